@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian package that mailmoat's build, tests and benchmarks need.
+# Idempotent: packages already present are skipped by apt. Run as root (or with sudo).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+PKGS=(
+  # build
+  build-essential cmake ninja-build pkg-config ccache git
+  libboost1.81-dev libssl-dev openssl libsqlite3-dev sqlite3
+  libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
+  libgtest-dev libgmock-dev
+  # tests and benchmarks
+  swaks python3 python3-aiosmtpd postfix procps
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  # Postfix is only a test peer: never let its package configure a system MTA.
+  echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -q
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all packages present"
+fi
