@@ -13,7 +13,7 @@ PKGS=(
   libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev
   # tests and benchmarks
-  swaks python3 python3-aiosmtpd postfix procps
+  swaks libnet-ssleay-perl libio-socket-ssl-perl python3 python3-aiosmtpd postfix procps
 )
 
 missing=()

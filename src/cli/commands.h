@@ -1,0 +1,43 @@
+// The subcommands of the `mailmoat` binary, free of CLI parsing (main.cpp owns CLI11).
+// Each returns the process exit code and prints its result or a clear error.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace mm::cli {
+
+// Loads the config file, or the defaults when path is empty and config/mailmoat.toml is absent.
+// Prints the error and returns false on failure.
+bool load_config(const std::string& path, config::Config& out);
+
+int serve(const config::Config&);
+int check_config(const config::Config&);
+
+int queue_list(const config::Config&, bool json);
+int queue_show(const config::Config&, const std::string& id, bool json);
+int queue_action(const config::Config&, const std::string& action, const std::string& id);  // flush|hold|release|delete
+
+int tenant_add(const config::Config&, const std::string& name, const std::string& display);
+int tenant_list(const config::Config&);
+int tenant_set_status(const config::Config&, const std::string& name, const std::string& status);
+int tenant_remove(const config::Config&, const std::string& name);
+
+struct DomainRouteArgs {
+  std::vector<std::string> routes;  // "host:port" or "host:port:preference"
+  std::string tls;                  // "" = keep / default
+};
+int domain_add(const config::Config&, const std::string& tenant, const std::string& domain, const DomainRouteArgs&);
+int domain_list(const config::Config&, const std::string& tenant);
+int domain_remove(const config::Config&, const std::string& domain);
+int domain_route(const config::Config&, const std::string& domain, const DomainRouteArgs&);
+int domain_validation(const config::Config&, const std::string& domain, bool on);
+
+int recipient_add(const config::Config&, const std::string& address);
+int recipient_remove(const config::Config&, const std::string& address);
+int recipient_list(const config::Config&, const std::string& domain);
+
+int track(const config::Config&, const std::string& id, const std::string& recipient, size_t limit, bool json);
+
+}  // namespace mm::cli

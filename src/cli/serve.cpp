@@ -1,0 +1,193 @@
+// `mailmoat serve`: wires the rooms together and runs until SIGTERM/SIGINT.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "cli/commands.h"
+#include "cli/queue_admin.h"
+#include "gateway/gateway.h"
+#include "net/event_loop.h"
+#include "net/smtp_client.h"
+#include "net/smtp_server.h"
+#include "net/tls.h"
+#include "ops/control.h"
+#include "ops/log.h"
+#include "ops/tracker.h"
+#include "queue/manager.h"
+#include "queue/spool.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/version.h"
+
+namespace mm::cli {
+namespace {
+
+void raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+int startup_error(const std::string& what) {
+  log::error("server.startup_failed", JsonLine().add("error", what));
+  std::fprintf(stderr, "mailmoat: %s\n", what.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int serve(const config::Config& c) {
+  std::error_code ec;
+  for (auto* d : {"run", "log", "tls"}) std::filesystem::create_directories(c.var_dir + "/" + d, ec);
+  log::init(c.log_file, c.log_level);
+  raise_fd_limit();
+
+  bool generated = false;
+  if (auto st = net::ensure_certificate(c.tls_cert, c.tls_key, c.hostname, &generated); !st)
+    return startup_error(st.message());
+  if (generated)
+    log::info("tls.self_signed_generated", JsonLine().add("cert", c.tls_cert).add("hostname", c.hostname));
+
+  auto store = store::open_sqlite(c.db_path);
+  if (!store) return startup_error("database " + c.db_path + ": " + store.error());
+
+  std::vector<std::string> warnings;
+  queue::SpoolOptions so;
+  so.fsync = c.spool_fsync;
+  auto spool_r = queue::Spool::open(c.spool_dir, so, &warnings);
+  if (!spool_r) return startup_error("spool " + c.spool_dir + ": " + spool_r.error());
+  auto& spool = **spool_r;
+  for (auto& w : warnings) log::warn("spool.recovery", JsonLine().add("warning", w));
+  if (!c.spool_fsync) log::warn("spool.fsync_disabled", JsonLine().add("note", "acknowledged mail can be lost on power failure"));
+
+  {
+    std::ofstream pid(c.pid_file, std::ios::trunc);
+    pid << getpid() << "\n";
+  }
+
+  ops::Tracker tracker(store->get());
+  net::EventLoop loop;
+  net::SmtpClient client(loop, {c.hostname, c.connect_timeout_s, c.reply_timeout_s, c.connection_reuse_s});
+  gateway::Gateway gw({c.hostname, c.smarthost, 50}, **store, spool, tracker);
+
+  queue::ManagerOptions mo;
+  mo.retry.first_retry_s = c.first_retry_s;
+  mo.retry.min_backoff_s = c.min_backoff_s;
+  mo.retry.max_backoff_s = c.max_backoff_s;
+  mo.retry.max_lifetime_s = c.max_lifetime_s;
+  mo.destination_concurrency = c.destination_concurrency;
+  mo.hostname = c.hostname;
+  queue::QueueManager manager(loop, spool, gw, client, tracker, mo);
+  gw.set_queue(&manager);
+
+  net::ServerConfig sc;
+  for (auto& l : c.listen) sc.listen.push_back({l.address, l.port});
+  sc.session.hostname = c.hostname;
+  sc.session.limits.max_command_line = c.max_command_line;
+  sc.session.limits.max_data_line = c.max_data_line;
+  sc.session.limits.max_message_size = c.max_message_size;
+  sc.session.limits.max_recipients = c.max_recipients;
+  sc.session.limits.max_errors = c.max_errors;
+  sc.command_timeout_s = c.command_timeout_s;
+  sc.data_timeout_s = c.data_timeout_s;
+  sc.max_sessions = c.max_sessions;
+  sc.max_sessions_per_ip = c.max_sessions_per_ip;
+  sc.tls_cert = c.tls_cert;
+  sc.tls_key = c.tls_key;
+  sc.tls_min_version = c.tls_min_version;
+  net::SmtpServer server(loop, sc, [&gw](const net::ConnInfo& i) { return gw.new_session(i); });
+  if (auto st = server.start(); !st) return startup_error(st.message());
+
+  ops::ControlServer control(c.control_socket, [&](const std::vector<std::string>& args) -> Result<std::string> {
+    if (!args.empty() && args[0] == "queue") return queue_command(spool, args, &manager);
+    if (!args.empty() && args[0] == "status") {
+      auto s = manager.stats();
+      return JsonLine()
+          .add("sessions", server.active_sessions())
+          .add("queued", s.messages)
+          .add("in_flight", s.in_flight)
+          .add("deferred", s.deferred)
+          .add("held", s.held)
+          .add("delivered", s.delivered)
+          .add("bounced", s.bounced)
+          .str() + "\n";
+    }
+    return Status::error("unknown request '" + (args.empty() ? "" : args[0]) + "'");
+  });
+  if (auto st = control.start(); !st) return startup_error(st.message());
+
+  manager.start();
+  loop.every(1000, [&] { gw.refresh(); });
+  loop.every(3600 * 1000, [&] {
+    store->get()->prune_events(now_us() - int64_t(c.tracking_retention_days) * 86400 * 1000000);
+    if (auto st = spool.compact(3600); !st) log::warn("spool.compact_failed", JsonLine().add("error", st.message()));
+  });
+
+  // SIGTERM/SIGINT: stop accepting, let sessions and deliveries finish within the grace period.
+  std::atomic<bool> stopping{false};
+  auto deadline = std::make_shared<std::chrono::steady_clock::time_point>();
+  std::function<void()> wait_drain = [&] {
+    bool drained = server.active_sessions() == 0 && manager.idle();
+    if (drained || std::chrono::steady_clock::now() >= *deadline) {
+      if (!drained)
+        log::warn("server.grace_expired", JsonLine().add("sessions", server.active_sessions()));
+      server.close_all();
+      client.close_idle();
+      loop.after(200, [&] { loop.stop(); });
+      return;
+    }
+    loop.after(100, wait_drain);
+  };
+  auto begin_shutdown = [&] {
+    if (stopping.exchange(true)) return;
+    log::info("server.stopping", JsonLine().add("grace_s", c.shutdown_grace_s));
+    *deadline = std::chrono::steady_clock::now() + std::chrono::seconds(c.shutdown_grace_s);
+    server.stop_accepting();
+    manager.stop();
+    wait_drain();
+  };
+  loop.on_signal(SIGTERM, begin_shutdown);
+  loop.on_signal(SIGINT, begin_shutdown);
+  loop.on_signal(SIGHUP, [&] {
+    log::reopen();
+    auto fresh = config::load(c.source.empty() ? "config/mailmoat.toml" : c.source);
+    if (!fresh) {
+      log::error("server.reload_failed", JsonLine().add("error", fresh.error()));
+      return;
+    }
+    if (auto st = server.reload_tls(); !st) log::error("server.reload_tls_failed", JsonLine().add("error", st.message()));
+    gw.refresh(true);
+    log::info("server.reloaded", JsonLine().add("note", "listeners and limits change at restart"));
+  });
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::string where;
+  for (auto port : server.bound_ports()) where += " " + std::to_string(port);
+  log::info("server.started", JsonLine()
+                                  .add("version", MAILMOAT_VERSION)
+                                  .add("hostname", c.hostname)
+                                  .add("queued", spool.size())
+                                  .add("pid", static_cast<int64_t>(getpid())));
+  std::printf("mailmoat %s ready: SMTP on ports%s, %zu message(s) in the queue\n", MAILMOAT_VERSION,
+              where.c_str(), spool.size());
+  std::fflush(stdout);
+
+  loop.run(c.io_threads);
+
+  control.stop();
+  spool.flush();
+  tracker.flush();
+  std::filesystem::remove(c.pid_file, ec);
+  log::info("server.stopped", JsonLine().add("queued", spool.size()));
+  return 0;
+}
+
+}  // namespace mm::cli

@@ -1,0 +1,262 @@
+#include "config/config.h"
+
+#include <unistd.h>
+
+#include <climits>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace mm::config {
+namespace {
+
+std::string machine_hostname() {
+  char buf[HOST_NAME_MAX + 1] = {};
+  if (gethostname(buf, sizeof buf) != 0 || buf[0] == 0) return "localhost";
+  return buf;
+}
+
+void fill_derived(Config& c) {
+  if (c.hostname.empty()) c.hostname = machine_hostname();
+  auto in_var = [&](std::string& p, const char* rel) {
+    if (p.empty()) p = c.var_dir + "/" + rel;
+  };
+  in_var(c.pid_file, "run/mailmoat.pid");
+  in_var(c.control_socket, "run/control.sock");
+  in_var(c.tls_cert, "tls/cert.pem");
+  in_var(c.tls_key, "tls/key.pem");
+  in_var(c.db_path, "mailmoat.db");
+  in_var(c.spool_dir, "spool");
+  in_var(c.log_file, "log/mailmoat.jsonl");
+}
+
+Result<Listen> parse_listen(const std::string& s) {
+  // "127.0.0.1:2525", "[::1]:2525", "0.0.0.0:25"
+  Listen l;
+  std::string port;
+  if (!s.empty() && s[0] == '[') {
+    auto close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':')
+      return Status::error("listen address '" + s + "' must look like [::1]:2525");
+    l.address = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string::npos || s.find(':') != colon)
+      return Status::error("listen address '" + s + "' must look like 127.0.0.1:2525 or [::1]:2525");
+    l.address = s.substr(0, colon);
+    port = s.substr(colon + 1);
+  }
+  char* end = nullptr;
+  long p = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end != 0 || p < 1 || p > 65535)
+    return Status::error("listen address '" + s + "' has an invalid port");
+  l.port = static_cast<uint16_t>(p);
+  if (l.address.empty()) return Status::error("listen address '" + s + "' has no host part");
+  return l;
+}
+
+// Reads the keys of one table into the config, refusing unknown keys and wrong types.
+class TableReader {
+ public:
+  TableReader(const toml::table& root, std::string name, std::vector<std::string>& errors)
+      : name_(std::move(name)), errors_(errors) {
+    if (auto* node = root.get(name_)) {
+      table_ = node->as_table();
+      if (!table_) errors_.push_back("[" + name_ + "] must be a table");
+    }
+  }
+  ~TableReader() {
+    if (!table_) return;
+    for (auto&& [k, v] : *table_) {
+      (void)v;
+      std::string key(k.str());
+      if (!seen_.count(key)) errors_.push_back("unknown key '" + key + "' in [" + name_ + "]");
+    }
+  }
+  TableReader(const TableReader&) = delete;
+  TableReader& operator=(const TableReader&) = delete;
+
+  void str(const char* key, std::string& out) {
+    if (auto* n = find(key)) {
+      if (auto v = n->value<std::string>()) out = *v;
+      else bad(key, "a string");
+    }
+  }
+  void boolean(const char* key, bool& out) {
+    if (auto* n = find(key)) {
+      if (auto v = n->value<bool>()) out = *v;
+      else bad(key, "true or false");
+    }
+  }
+  template <class T>
+  void integer(const char* key, T& out, int64_t lo, int64_t hi) {
+    if (auto* n = find(key)) {
+      auto v = n->value<int64_t>();
+      if (!v || *v < lo || *v > hi) {
+        bad(key, "an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+        return;
+      }
+      out = static_cast<T>(*v);
+    }
+  }
+  void listens(const char* key, std::vector<Listen>& out) {
+    auto* n = find(key);
+    if (!n) return;
+    auto* arr = n->as_array();
+    if (!arr || arr->empty()) return bad(key, "a non-empty array of \"host:port\" strings");
+    std::vector<Listen> result;
+    for (auto& item : *arr) {
+      auto s = item.value<std::string>();
+      if (!s) return bad(key, "an array of \"host:port\" strings");
+      auto l = parse_listen(*s);
+      if (!l) {
+        errors_.push_back("[" + name_ + "] " + key + ": " + l.error());
+        return;
+      }
+      result.push_back(*l);
+    }
+    out = std::move(result);
+  }
+
+ private:
+  const toml::node* find(const char* key) {
+    seen_[key] = true;
+    return table_ ? table_->get(key) : nullptr;
+  }
+  void bad(const char* key, const std::string& want) {
+    errors_.push_back("[" + name_ + "] " + key + " must be " + want);
+  }
+  std::string name_;
+  std::vector<std::string>& errors_;
+  const toml::table* table_ = nullptr;
+  std::map<std::string, bool> seen_;
+};
+
+}  // namespace
+
+Config defaults() {
+  Config c;
+  fill_derived(c);
+  return c;
+}
+
+Result<Config> load(const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream os;
+    os << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+       << e.description();
+    return Status::error(os.str());
+  }
+  Config c;
+  c.source = path;
+  std::vector<std::string> errors;
+  static const char* kTables[] = {"server", "smtp", "tls", "store", "queue", "delivery", "log"};
+  for (auto&& [k, v] : root) {
+    (void)v;
+    bool known = false;
+    for (auto* t : kTables) known = known || k.str() == t;
+    if (!known) errors.push_back("unknown section [" + std::string(k.str()) + "]");
+  }
+  {
+    TableReader t(root, "server", errors);
+    t.str("hostname", c.hostname);
+    t.str("var_dir", c.var_dir);
+    t.integer("io_threads", c.io_threads, 1, 64);
+    t.integer("shutdown_grace_s", c.shutdown_grace_s, 0, 3600);
+    t.str("pid_file", c.pid_file);
+    t.str("control_socket", c.control_socket);
+  }
+  {
+    TableReader t(root, "smtp", errors);
+    t.listens("listen", c.listen);
+    t.integer("max_message_size", c.max_message_size, 1024, int64_t(2) << 30);
+    t.integer("max_recipients", c.max_recipients, 1, 100000);
+    t.integer("max_command_line", c.max_command_line, 512, 1 << 20);
+    t.integer("max_data_line", c.max_data_line, 1000, 64 << 20);
+    t.integer("max_errors", c.max_errors, 1, 1000);
+    t.integer("command_timeout_s", c.command_timeout_s, 1, 3600);
+    t.integer("data_timeout_s", c.data_timeout_s, 1, 3600);
+    t.integer("max_sessions", c.max_sessions, 1, 1000000);
+    t.integer("max_sessions_per_ip", c.max_sessions_per_ip, 1, 1000000);
+  }
+  {
+    TableReader t(root, "tls", errors);
+    t.str("cert", c.tls_cert);
+    t.str("key", c.tls_key);
+    t.str("min_version", c.tls_min_version);
+    if (c.tls_min_version != "1.2" && c.tls_min_version != "1.3")
+      errors.push_back("[tls] min_version must be \"1.2\" or \"1.3\"");
+  }
+  {
+    TableReader t(root, "store", errors);
+    t.str("db_path", c.db_path);
+  }
+  {
+    TableReader t(root, "queue", errors);
+    t.str("spool_dir", c.spool_dir);
+    t.boolean("fsync", c.spool_fsync);
+    t.integer("first_retry_s", c.first_retry_s, 1, 86400);
+    t.integer("min_backoff_s", c.min_backoff_s, 1, 86400);
+    t.integer("max_backoff_s", c.max_backoff_s, 1, 7 * 86400);
+    t.integer("max_lifetime_s", c.max_lifetime_s, 1, 60 * 86400);
+    if (c.min_backoff_s > c.max_backoff_s)
+      errors.push_back("[queue] min_backoff_s must not exceed max_backoff_s");
+  }
+  {
+    TableReader t(root, "delivery", errors);
+    t.integer("destination_concurrency", c.destination_concurrency, 1, 1000);
+    t.integer("connect_timeout_s", c.connect_timeout_s, 1, 600);
+    t.integer("reply_timeout_s", c.reply_timeout_s, 1, 3600);
+    t.integer("connection_reuse_s", c.connection_reuse_s, 0, 300);
+    t.str("smarthost", c.smarthost);
+    if (!c.smarthost.empty()) {
+      auto l = parse_listen(c.smarthost);
+      if (!l) errors.push_back("[delivery] smarthost: " + l.error());
+    }
+  }
+  {
+    TableReader t(root, "log", errors);
+    t.str("file", c.log_file);
+    t.str("level", c.log_level);
+    t.integer("tracking_retention_days", c.tracking_retention_days, 1, 3650);
+    if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
+        c.log_level != "error")
+      errors.push_back("[log] level must be one of debug, info, warn, error");
+  }
+  if (!errors.empty()) {
+    std::string msg = path + ": invalid configuration:";
+    for (auto& e : errors) msg += "\n  " + e;
+    return Status::error(msg);
+  }
+  fill_derived(c);
+  return c;
+}
+
+std::string describe(const Config& c) {
+  std::ostringstream os;
+  os << "config:    " << (c.source.empty() ? "(defaults)" : c.source) << "\n"
+     << "hostname:  " << c.hostname << "\n"
+     << "listen:   ";
+  for (auto& l : c.listen)
+    os << " " << (l.address.find(':') != std::string::npos ? "[" + l.address + "]" : l.address)
+       << ":" << l.port;
+  os << "\n"
+     << "database:  " << c.db_path << "\n"
+     << "spool:     " << c.spool_dir << (c.spool_fsync ? "" : " (fsync OFF: not durable)") << "\n"
+     << "tls:       " << c.tls_cert << " / " << c.tls_key << " (min TLS " << c.tls_min_version
+     << ")\n"
+     << "log:       " << c.log_file << " (" << c.log_level << ")\n"
+     << "limits:    message " << c.max_message_size << " bytes, " << c.max_recipients
+     << " recipients, " << c.max_sessions << " sessions (" << c.max_sessions_per_ip
+     << " per IP)\n"
+     << "retry:     first " << c.first_retry_s << "s, backoff " << c.min_backoff_s << "-"
+     << c.max_backoff_s << "s, lifetime " << c.max_lifetime_s << "s\n";
+  return os.str();
+}
+
+}  // namespace mm::config

@@ -1,0 +1,76 @@
+// mailmoat's configuration: one TOML file (config/mailmoat.toml), documented in docs/CONFIGURATION.md.
+// Unknown keys and out-of-range values are errors, so that a typo never silently falls back to a default.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace mm::config {
+
+struct Listen {
+  std::string address;  // "127.0.0.1", "::1", "0.0.0.0"
+  uint16_t port = 25;
+};
+
+struct Config {
+  std::string source;  // path it was loaded from
+
+  // [server]
+  std::string hostname;          // default: the machine's host name
+  std::string var_dir = "var";   // state directory; the paths below default inside it
+  int io_threads = 2;
+  int shutdown_grace_s = 30;     // SIGTERM: how long running sessions may finish
+  std::string pid_file;          // default <var>/run/mailmoat.pid
+  std::string control_socket;    // default <var>/run/control.sock
+
+  // [smtp]
+  std::vector<Listen> listen{{"127.0.0.1", 2525}, {"::1", 2525}};
+  uint64_t max_message_size = 50ull << 20;
+  uint32_t max_recipients = 1000;
+  uint32_t max_command_line = 2048;
+  uint32_t max_data_line = 65536;
+  uint32_t max_errors = 20;
+  int command_timeout_s = 300;   // RFC 5321 §4.5.3.2.7
+  int data_timeout_s = 300;
+  uint32_t max_sessions = 5000;
+  uint32_t max_sessions_per_ip = 50;
+
+  // [tls]
+  std::string tls_cert;          // default <var>/tls/cert.pem (self-signed, generated when absent)
+  std::string tls_key;           // default <var>/tls/key.pem
+  std::string tls_min_version = "1.2";
+
+  // [store]
+  std::string db_path;           // default <var>/mailmoat.db
+
+  // [queue]
+  std::string spool_dir;         // default <var>/spool
+  bool spool_fsync = true;
+  int64_t first_retry_s = 60;
+  int64_t min_backoff_s = 300;
+  int64_t max_backoff_s = 3600;
+  int64_t max_lifetime_s = 10 * 86400;
+
+  // [delivery]
+  uint32_t destination_concurrency = 20;
+  int connect_timeout_s = 30;
+  int reply_timeout_s = 300;
+  int connection_reuse_s = 5;    // keep an idle downstream connection this long for the next message
+  std::string smarthost;         // "host:port" for destinations that are not tenant domains (DSNs); empty = none
+
+  // [log]
+  std::string log_file;          // default <var>/log/mailmoat.jsonl ("-" = stderr only)
+  std::string log_level = "info";
+  uint32_t tracking_retention_days = 30;
+};
+
+// Loads and validates a config file. Relative paths are taken relative to the working directory.
+Result<Config> load(const std::string& path);
+// Defaults only (no file), with derived paths filled in.
+Config defaults();
+// A short human summary for `mailmoat check-config`.
+std::string describe(const Config&);
+
+}  // namespace mm::config

@@ -1,0 +1,217 @@
+#include "gateway/gateway.h"
+
+#include <strings.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "ops/log.h"
+#include "util/clock.h"
+
+namespace mm::gateway {
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// Counts "Received:" header fields in the header section (loop detection).
+int count_received(const std::string& data) {
+  int n = 0;
+  size_t pos = 0;
+  while (pos < data.size()) {
+    size_t eol = data.find("\r\n", pos);
+    if (eol == std::string::npos) eol = data.size();
+    if (eol == pos) break;  // end of header section
+    if (eol - pos >= 9 && strncasecmp(data.c_str() + pos, "Received:", 9) == 0) ++n;
+    pos = eol + 2;
+  }
+  return n;
+}
+
+// HELO names are client-chosen text: keep what a host name or address literal may contain.
+std::string sanitize_helo(const std::string& helo) {
+  if (helo.empty()) return "unknown";
+  std::string out;
+  for (char c : helo.substr(0, 255)) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || std::strchr(".-_:[]", c) != nullptr;
+    out += ok ? c : '?';
+  }
+  return out;
+}
+
+}  // namespace
+
+class InboundSession : public net::SessionHandler {
+ public:
+  InboundSession(Gateway& gw, net::ConnInfo info) : gw_(gw), info_(std::move(info)) {}
+
+  smtp::Reply on_connect(const net::ConnInfo&) override {
+    log::info("smtp.connect", JsonLine()
+                                  .add("session", info_.session_id)
+                                  .add("ip", info_.client_ip)
+                                  .add("port", static_cast<int>(info_.client_port)));
+    return {220, "", ""};
+  }
+
+  smtp::Reply on_helo(const smtp::Envelope&) override { return {250, "", ""}; }
+
+  smtp::Reply on_mail(const smtp::Envelope&, const smtp::PathArg&) override {
+    tenant_.clear();
+    dir_ = gw_.directory();  // one consistent view for the whole transaction
+    return {250, "2.1.0", "Ok"};
+  }
+
+  smtp::Reply on_rcpt(const smtp::Envelope& env, const smtp::PathArg& p) override {
+    auto r = decide_rcpt(p.addr);
+    if (r.code / 100 != 2) {
+      log::info("smtp.rcpt_refused", JsonLine()
+                                         .add("session", info_.session_id)
+                                         .add("ip", info_.client_ip)
+                                         .add("helo", env.helo)
+                                         .add("sender", env.null_sender ? "<>" : env.sender.str())
+                                         .add("recipient", p.addr.str())
+                                         .add("reply", std::to_string(r.code) + " " + r.enhanced + " " + r.text));
+      gw_.tracker_.record({"", 0, "refused", p.addr.str(),
+                           std::to_string(r.code) + " " + r.enhanced + " " + r.text + " (from " +
+                               info_.client_ip + ", sender <" + env.sender.str() + ">)",
+                           r.code == 452 ? "" : tenant_of(p.addr)});
+    }
+    return r;
+  }
+
+  void on_message(const smtp::Envelope& env, std::string data, const net::TlsState& tls,
+                  std::function<void(smtp::Reply)> done) override {
+    if (count_received(data) >= gw_.opt_.max_hops) {
+      done({554, "5.4.6", "Too many hops (mail loop?)"});
+      return;
+    }
+    queue::MessageMeta m;
+    m.id = queue::make_queue_id();
+    int64_t now = now_s();
+    std::string body = Gateway::received_header(gw_.opt_.hostname, info_, env, tls, m.id, now);
+    body.reserve(body.size() + data.size());
+    body += data;
+    data.clear();
+    m.sender = env.null_sender ? "" : env.sender.str();
+    for (auto& r : env.recipients) m.recipients.push_back({r.str(), queue::RcptStatus::Pending, ""});
+    m.client_ip = info_.client_ip;
+    m.helo = env.helo;
+    m.tenant = tenant_;
+    m.smtputf8 = env.smtputf8;
+    m.eightbit = env.body == smtp::BodyType::EightBitMime;
+    m.arrival_s = now;
+    m.next_attempt_s = now;
+    size_t size = body.size();
+    Gateway& gw = gw_;
+    std::string detail = "from " + env.helo + " [" + info_.client_ip + "] size=" +
+                         std::to_string(size) + (tls.active ? " " + tls.version : "") +
+                         " sender=<" + m.sender + ">";
+    gw.spool_.submit(m, std::move(body), [&gw, m, detail, done = std::move(done)](Status st) {
+      if (!st) {
+        log::error("queue.write_failed", JsonLine().add("queue_id", m.id).add("error", st.message()));
+        done({451, "4.3.0", "Error: queue file write error, try again later"});
+        return;
+      }
+      for (auto& r : m.recipients) gw.tracker_.record({m.id, 0, "received", r.address, detail, m.tenant});
+      if (gw.queue_) gw.queue_->enqueue(m);
+      done({250, "2.0.0", "Ok: queued as " + m.id});
+    });
+  }
+
+  void on_close(const std::string& reason) override {
+    log::info("smtp.disconnect",
+              JsonLine().add("session", info_.session_id).add("ip", info_.client_ip).add("reason", reason));
+  }
+
+ private:
+  std::string tenant_of(const smtp::Address& a) {
+    if (!dir_) dir_ = gw_.directory();
+    auto* d = dir_->find(a.domain);
+    return d ? d->tenant : "";
+  }
+
+  smtp::Reply decide_rcpt(const smtp::Address& a) {
+    const std::string who = "<" + a.str() + ">: ";
+    if (smtp::has_routing_tricks(a) || a.domain.empty() || a.domain[0] == '[')
+      return {550, "5.7.1", who + "Relay access denied"};
+    if (!dir_) dir_ = gw_.directory();
+    const DomainEntry* d = dir_->find(a.domain);
+    if (!d) return {550, "5.7.1", who + "Relay access denied"};
+    if (!d->tenant_active)
+      return {450, "4.7.1", who + "Recipient's organisation is temporarily not accepting mail"};
+    if (d->destination.hops.empty())
+      return {451, "4.3.0", who + "No delivery route configured for " + a.domain + ", try again later"};
+    if (!tenant_.empty() && tenant_ != d->tenant)
+      return {452, "4.5.3", who + "Recipient belongs to another organisation; send it in a separate transaction"};
+    if (d->recipient_validation && !d->recipients.count(lower(a.str())))
+      return {550, "5.1.1", who + "Recipient address rejected: User unknown"};
+    tenant_ = d->tenant;
+    return {250, "2.1.5", "Ok"};
+  }
+
+  Gateway& gw_;
+  net::ConnInfo info_;
+  std::string tenant_;
+  std::shared_ptr<const Directory> dir_;
+};
+
+Gateway::Gateway(GatewayOptions opt, store::Store& st, queue::Spool& spool, ops::Tracker& tr)
+    : opt_(std::move(opt)), store_(st), spool_(spool), tracker_(tr) {
+  refresh(true);
+}
+
+void Gateway::refresh(bool force) {
+  if (!force) {
+    auto cur = directory();
+    if (cur && cur->generation() == store_.config_generation()) return;
+  }
+  auto d = Directory::load(store_);
+  log::info("gateway.directory_loaded",
+            JsonLine().add("domains", d->size()).add("generation", d->generation()));
+  std::lock_guard lk(dir_mu_);
+  dir_ = std::move(d);
+}
+
+std::shared_ptr<const Directory> Gateway::directory() const {
+  std::lock_guard lk(dir_mu_);
+  return dir_;
+}
+
+std::unique_ptr<net::SessionHandler> Gateway::new_session(const net::ConnInfo& info) {
+  return std::make_unique<InboundSession>(*this, info);
+}
+
+std::optional<net::Destination> Gateway::route(const std::string& domain) {
+  auto dir = directory();
+  if (auto* d = dir->find(domain); d && !d->destination.hops.empty()) return d->destination;
+  if (!opt_.smarthost.empty()) {
+    net::Destination dest;
+    dest.key = "smarthost";
+    auto colon = opt_.smarthost.rfind(':');
+    std::string host = opt_.smarthost.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    dest.hops.push_back({host, static_cast<uint16_t>(std::stoi(opt_.smarthost.substr(colon + 1)))});
+    return dest;
+  }
+  return std::nullopt;
+}
+
+std::string Gateway::received_header(const std::string& hostname, const net::ConnInfo& c,
+                                     const smtp::Envelope& env, const net::TlsState& tls,
+                                     const std::string& queue_id, int64_t now) {
+  // RFC 3848 / RFC 6531 protocol names.
+  std::string proto = env.smtputf8 ? "UTF8SMTP" : env.esmtp ? "ESMTP" : "SMTP";
+  if (tls.active) proto += "S";
+  std::string h = "Received: from " + sanitize_helo(env.helo) + " ([" +
+                  c.client_ip + "])\r\n\tby " + hostname + " (mailmoat) with " + proto;
+  if (tls.active) h += " (" + tls.version + " " + tls.cipher + ")";
+  h += "\r\n\tid " + queue_id;
+  // Name the recipient only when there is exactly one (as Postfix does): never leak a list.
+  if (env.recipients.size() == 1) h += "\r\n\tfor <" + env.recipients[0].str() + ">";
+  h += "; " + rfc5322_date(now) + "\r\n";
+  return h;
+}
+
+}  // namespace mm::gateway

@@ -1,0 +1,323 @@
+"""Test harness: starts the real mailmoat binary on loopback ports with a private var/ directory,
+and a recording downstream SMTP sink (aiosmtpd) whose answers a test can change.
+
+Run under Debian's /usr/bin/python3 (it sees python3-aiosmtpd)."""
+import json
+import os
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP as AioSMTP
+
+BIN = os.environ.get("MAILMOAT_BIN") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "src", "cli", "mailmoat")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def toml_value(v):
+    """A Python value as a TOML literal (bool, int, str, list)."""
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, (int, float)):
+        return str(v)
+    return json.dumps(v)
+
+
+def wait_until(pred, timeout=20.0, interval=0.05, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Sink:
+    """A downstream mail server on 127.0.0.1. Records every accepted message.
+    `mode` decides the answer at end of data: "accept", "tempfail" (451) or "reject" (550);
+    `rcpt_codes` maps a recipient address to a (code, text) RCPT answer."""
+
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.messages = []  # dicts: sender, rcpts, data (bytes), peer
+        self.mode = "accept"
+        self.rcpt_codes = {}
+        self.attempts = 0
+        self.lock = threading.Lock()
+        sink = self
+
+        class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+                code = sink.rcpt_codes.get(address)
+                if code:
+                    return f"{code[0]} {code[1]}"
+                envelope.rcpt_tos.append(address)
+                return "250 2.1.5 OK"
+
+            async def handle_DATA(self, server, session, envelope):
+                with sink.lock:
+                    sink.attempts += 1
+                    mode = sink.mode
+                if mode == "tempfail":
+                    return "451 4.3.0 sink says try later"
+                if mode == "reject":
+                    return "550 5.7.1 sink rejects"
+                with sink.lock:
+                    sink.messages.append({
+                        "sender": envelope.mail_from,
+                        "rcpts": list(envelope.rcpt_tos),
+                        "data": envelope.original_content,
+                        "peer": session.peer,
+                        "mail_options": list(envelope.mail_options),
+                    })
+                return "250 2.0.0 sink queued"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
+                                     decode_data=False, enable_SMTPUTF8=True,
+                                     data_size_limit=200 * 1024 * 1024)
+
+    def start(self):
+        self.controller.start()
+        return self
+
+    def stop(self):
+        self.controller.stop()
+
+    def count(self):
+        with self.lock:
+            return len(self.messages)
+
+    def wait_for(self, n, timeout=30):
+        return wait_until(lambda: self.count() >= n, timeout, what=f"{n} message(s) at the sink")
+
+
+class Gateway:
+    """A mailmoat server in a temporary directory. Use .cli(...) for administration."""
+
+    def __init__(self, extra_config="", queue=None, tmp=None, smtp=None, delivery=None):
+        self.tmp = tmp or tempfile.mkdtemp(prefix="mm-it-")
+        self.port = free_port()
+        self.proc = None
+        self.config_path = os.path.join(self.tmp, "mailmoat.toml")
+        q = {"first_retry_s": 1, "min_backoff_s": 1, "max_backoff_s": 2}
+        q.update(queue or {})
+        qlines = "\n".join(f"{k} = {v if not isinstance(v, bool) else str(v).lower()}" for k, v in q.items())
+        slines = "".join(f"\n{k} = {toml_value(v)}" for k, v in (smtp or {}).items())
+        dlines = "".join(f"\n{k} = {toml_value(v)}" for k, v in (delivery or {}).items())
+        with open(self.config_path, "w") as f:
+            f.write(f"""
+[server]
+hostname = "mx.test.example"
+var_dir = "{self.tmp}/var"
+io_threads = 2
+shutdown_grace_s = 5
+[smtp]
+listen = ["127.0.0.1:{self.port}", "[::1]:{self.port}"]{slines}
+[queue]
+{qlines}
+[delivery]
+connection_reuse_s = 1{dlines}
+{extra_config}
+""")
+        self.log_path = os.path.join(self.tmp, "stderr.log")
+
+    def cli(self, *args, check=True):
+        r = subprocess.run([BIN, "-c", self.config_path, *args], capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise AssertionError(f"mailmoat {' '.join(args)} failed ({r.returncode}): {r.stderr}{r.stdout}")
+        return r
+
+    def add_tenant_domain(self, tenant, domain, sink_port, tls="none"):
+        if tenant not in self.cli("tenant", "list").stdout.split():
+            self.cli("tenant", "add", tenant)
+        self.cli("domain", "add", domain, "--tenant", tenant, "--route", f"127.0.0.1:{sink_port}", "--tls", tls)
+
+    def start(self, wait=True):
+        with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen([BIN, "-c", self.config_path, "serve"], stdout=log, stderr=log)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=30):
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"mailmoat exited with {self.proc.returncode}:\n{self.stderr()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    return s.recv(512).startswith(b"220")
+            except OSError:
+                return False
+        wait_until(ready, timeout, what="mailmoat to listen")
+
+    def stderr(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_events(self):
+        path = os.path.join(self.tmp, "var", "log", "mailmoat.jsonl")
+        out = []
+        if os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    out.append(json.loads(line))
+        return out
+
+    def smtp(self, host="127.0.0.1"):
+        s = smtplib.SMTP(host, self.port, local_hostname="client.example", timeout=30)
+        return s
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def queue_list(self):
+        r = self.cli("queue", "list", "--json")
+        return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def message(subject="test", body="Hello.\r\n", sender="alice@sender.example", to="bob@acme.example",
+            extra=""):
+    return (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{subject}@test>\r\n"
+            f"{extra}\r\n{body}").encode()
+
+
+def strip_received(data: bytes) -> bytes:
+    """The message without the Received: header mailmoat prepends (one folded field)."""
+    assert data.startswith(b"Received: "), data[:200]
+    end = 0
+    while True:
+        nl = data.index(b"\r\n", end)
+        end = nl + 2
+        if data[end:end + 1] not in (b" ", b"\t"):
+            return data[end:]
+
+
+class RawClient:
+    """A plain socket SMTP client for protocol tests: send exact bytes, read replies as parsed."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=10):
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(fam, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect((host, port))
+        self.timeout = timeout
+        self.buf = b""
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def _fill(self, timeout):
+        self.sock.settimeout(timeout)
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError("connection closed by the server")
+        self.buf += chunk
+
+    def read_reply(self, timeout=None):
+        """One (possibly multi-line) reply: (code, [text lines]). Raises EOFError on close,
+        socket.timeout when nothing complete arrives in time."""
+        deadline = time.time() + (timeout or self.timeout)
+        lines = []
+        while True:
+            while b"\r\n" not in self.buf:
+                left = deadline - time.time()
+                if left <= 0:
+                    raise socket.timeout("no complete reply")
+                self._fill(left)
+            line, self.buf = self.buf.split(b"\r\n", 1)
+            text = line.decode("utf-8", "replace")
+            lines.append(text[4:])
+            if len(text) < 4 or text[3] != "-":
+                return int(text[:3]), lines
+
+    def read_replies(self, n, timeout=None):
+        return [self.read_reply(timeout) for _ in range(n)]
+
+    def cmd(self, line, timeout=None):
+        self.send(line + "\r\n")
+        return self.read_reply(timeout)
+
+    def read_until_closed(self, timeout=10, limit=1000):
+        """Every reply until the server closes the connection: [(code, lines)]."""
+        out = []
+        deadline = time.time() + timeout
+        for _ in range(limit):
+            try:
+                out.append(self.read_reply(max(0.01, deadline - time.time())))
+            except EOFError:
+                return out
+        raise AssertionError(f"more than {limit} replies")
+
+    def nothing_within(self, seconds):
+        """True when the server sends nothing (and does not close) for `seconds`."""
+        if self.buf:
+            return False
+        self.sock.settimeout(seconds)
+        try:
+            chunk = self.sock.recv(65536)
+        except (socket.timeout, TimeoutError):
+            return True
+        self.buf += chunk
+        return False
+
+    def starttls(self, context=None):
+        """Wraps the socket in TLS (after a 220 to STARTTLS). Fails if plaintext is still unread."""
+        if self.buf:
+            raise AssertionError(f"unread plaintext before the TLS handshake: {self.buf!r}")
+        self.sock.settimeout(self.timeout)
+        self.sock = (context or unverified_tls_context()).wrap_socket(self.sock)
+        return self.sock.version()
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def unverified_tls_context():
+    """A client TLS context that accepts the gateway's self-signed certificate."""
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def main():
+    unittest.main(verbosity=2)
