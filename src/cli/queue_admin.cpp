@@ -35,6 +35,7 @@ std::string meta_json(const queue::MessageMeta& m) {
       .add("next_attempt", iso8601_us(m.next_attempt_s * 1000000))
       .add("attempts", static_cast<int64_t>(m.attempts))
       .add("held", m.held)
+      .add("scan_pending", m.scan_pending)
       .add("dsn", m.is_dsn)
       .add("client_ip", m.client_ip)
       .add("helo", m.helo)
@@ -48,7 +49,8 @@ std::string meta_text(const queue::MessageMeta& m) {
   std::snprintf(head, sizeof head, "%-18s %9llu  %s  %-8s <%s>%s\n", m.id.c_str(),
                 static_cast<unsigned long long>(m.size),
                 iso8601_us(m.arrival_s * 1000000).substr(0, 19).c_str(),
-                m.held ? "held" : m.attempts > 0 ? "deferred" : "active", m.sender.c_str(),
+                m.held ? "held" : m.scan_pending ? "rescan" : m.attempts > 0 ? "deferred" : "active",
+                m.sender.c_str(),
                 m.is_dsn ? " (bounce)" : "");
   std::string out = head;
   for (auto& r : m.recipients) {

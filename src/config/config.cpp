@@ -101,6 +101,12 @@ class TableReader {
       out = static_cast<T>(*v);
     }
   }
+  void number(const char* key, double& out) {
+    if (auto* n = find(key)) {
+      if (auto v = n->value<double>()) out = *v;
+      else bad(key, "a number");
+    }
+  }
   void listens(const char* key, std::vector<Listen>& out) {
     auto* n = find(key);
     if (!n) return;
@@ -155,7 +161,7 @@ Result<Config> load(const std::string& path) {
   Config c;
   c.source = path;
   std::vector<std::string> errors;
-  static const char* kTables[] = {"server", "smtp", "tls", "store", "queue", "delivery", "log"};
+  static const char* kTables[] = {"server", "smtp", "tls", "store", "queue", "delivery", "scan", "log"};
   for (auto&& [k, v] : root) {
     (void)v;
     bool known = false;
@@ -220,6 +226,18 @@ Result<Config> load(const std::string& path) {
     }
   }
   {
+    TableReader t(root, "scan", errors);
+    t.boolean("enabled", c.scan_enabled);
+    t.integer("threads", c.scan_threads, 1, 64);
+    t.integer("timeout_ms", c.scan_timeout_ms, 10, 600000);
+    t.number("tag_score", c.tag_score);
+    t.number("reject_score", c.reject_score);
+    t.number("bulk_score", c.bulk_score);
+    t.str("subject_tag", c.subject_tag);
+    t.str("rules_dir", c.rules_dir);
+    if (c.reject_score < c.tag_score) errors.push_back("[scan] reject_score must not be below tag_score");
+  }
+  {
     TableReader t(root, "log", errors);
     t.str("file", c.log_file);
     t.str("level", c.log_level);
@@ -254,6 +272,8 @@ std::string describe(const Config& c) {
      << "limits:    message " << c.max_message_size << " bytes, " << c.max_recipients
      << " recipients, " << c.max_sessions << " sessions (" << c.max_sessions_per_ip
      << " per IP)\n"
+     << "scan:      " << (c.scan_enabled ? "on" : "OFF (mail is delivered unscanned)") << ", tag >= "
+     << c.tag_score << ", reject >= " << c.reject_score << ", rules " << c.rules_dir << "\n"
      << "retry:     first " << c.first_retry_s << "s, backoff " << c.min_backoff_s << "-"
      << c.max_backoff_s << "s, lifetime " << c.max_lifetime_s << "s\n";
   return os.str();

@@ -60,6 +60,16 @@ struct Config {
   int connection_reuse_s = 5;    // keep an idle downstream connection this long for the next message
   std::string smarthost;         // "host:port" for destinations that are not tenant domains (DSNs); empty = none
 
+  // [scan]
+  bool scan_enabled = true;
+  int scan_threads = 2;          // worker threads for parsing and scanning (off the I/O threads)
+  int scan_timeout_ms = 20000;   // past it the message is accepted but held for a rescan
+  double tag_score = 5.0;        // >= : spam, delivered with X-Spam-Flag: YES and the subject tag
+  double reject_score = 15.0;    // >= : refused at DATA with 550 5.7.1
+  double bulk_score = 1.0;       // bulk evidence >= this (below tag_score): class bulk
+  std::string subject_tag = "[SPAM]";
+  std::string rules_dir = "rules";  // *.rules files (relative: to the working directory)
+
   // [log]
   std::string log_file;          // default <var>/log/mailmoat.jsonl ("-" = stderr only)
   std::string log_level = "info";

@@ -61,7 +61,7 @@ void QueueManager::start() {
     for (auto& m : spool_.list()) {
       auto& e = entries_[m.id];
       e.meta = m;
-      if (!m.held) schedule_locked(e, std::max(now, m.next_attempt_s));
+      if (!m.held && !m.scan_pending) schedule_locked(e, std::max(now, m.next_attempt_s));
     }
     if (!entries_.empty())
       log::info("queue.recovered", JsonLine().add("messages", entries_.size()));
@@ -81,7 +81,7 @@ void QueueManager::enqueue(const MessageMeta& meta) {
     std::lock_guard lk(mu_);
     auto& e = entries_[meta.id];
     e.meta = meta;
-    if (meta.held) return;
+    if (meta.held || meta.scan_pending) return;
     if (stopped_) {
       schedule_locked(e, now_s());
       return;
@@ -102,7 +102,7 @@ void QueueManager::tick() {
       due_.erase(due_.begin());
       auto it = entries_.find(id);
       if (it == entries_.end() || it->second.due != when || it->second.in_flight ||
-          it->second.meta.held)
+          it->second.meta.held || it->second.meta.scan_pending)
         continue;
       it->second.due = 0;
       start_attempt_locked(id, jobs);
@@ -282,7 +282,8 @@ void QueueManager::send_dsn(const MessageMeta& m, const std::vector<Recipient>& 
     d.address = r.address;
     d.action = "failed";
     int code = std::atoi(r.last_reply.c_str());
-    d.status = enhanced_of(r.last_reply, code == 0 ? 500 : code);
+    // code 0: no SMTP reply, i.e. "message expired ...; last error: 451 ..." (set at expiry)
+    d.status = enhanced_of(r.last_reply, code == 0 ? 400 : code);
     if (d.status[0] != '5') d.status = "5.4.7";  // expired after temporary failures
     d.diagnostic = "smtp; " + r.last_reply;
     in.recipients.push_back(std::move(d));
@@ -317,7 +318,7 @@ size_t QueueManager::flush() {
     std::lock_guard lk(mu_);
     if (stopped_) return 0;
     for (auto& [id, e] : entries_) {
-      if (e.in_flight || e.meta.held) continue;
+      if (e.in_flight || e.meta.held || e.meta.scan_pending) continue;
       e.due = 0;
       start_attempt_locked(id, jobs);
       ++n;
@@ -366,6 +367,16 @@ Status QueueManager::remove(const std::string& id) {
   spool_.remove(id, "deleted");
   entries_.erase(it);
   return {};
+}
+
+void QueueManager::replace(const std::string& old_id, const MessageMeta& fresh) {
+  {
+    std::lock_guard lk(mu_);
+    auto it = entries_.find(old_id);
+    if (it != entries_.end() && !it->second.in_flight) entries_.erase(it);
+    spool_.remove(old_id, "rescanned as " + fresh.id);
+  }
+  enqueue(fresh);
 }
 
 void QueueManager::stop() {

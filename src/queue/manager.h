@@ -48,6 +48,9 @@ class QueueManager {
   Status release(const std::string& id);
   // Deletes a message without delivery (no DSN).
   Status remove(const std::string& id);
+  // A message held for a rescan was scanned again and re-spooled as `fresh` (already durable):
+  // the old copy goes, the new one is delivered.
+  void replace(const std::string& old_id, const MessageMeta& fresh);
   // Stops starting new deliveries; running ones finish. idle() tells when none run.
   void stop();
   bool idle() const;

@@ -103,7 +103,8 @@ void encode_meta(std::string& o, const MessageMeta& m) {
   put_str(o, m.client_ip);
   put_str(o, m.helo);
   put_str(o, m.tenant);
-  uint8_t flags = (m.smtputf8 ? 1 : 0) | (m.eightbit ? 2 : 0) | (m.is_dsn ? 4 : 0) | (m.held ? 8 : 0);
+  uint8_t flags = (m.smtputf8 ? 1 : 0) | (m.eightbit ? 2 : 0) | (m.is_dsn ? 4 : 0) | (m.held ? 8 : 0) |
+                  (m.scan_pending ? 16 : 0);
   o.push_back(static_cast<char>(flags));
   put_u64(o, static_cast<uint64_t>(m.arrival_s));
   put_u64(o, static_cast<uint64_t>(m.next_attempt_s));
@@ -137,6 +138,7 @@ bool decode_meta(Reader& r, MessageMeta& m) {
   m.eightbit = flags & 2;
   m.is_dsn = flags & 4;
   m.held = flags & 8;
+  m.scan_pending = flags & 16;
   m.arrival_s = static_cast<int64_t>(r.u64());
   m.next_attempt_s = static_cast<int64_t>(r.u64());
   m.attempts = r.u32();

@@ -37,6 +37,7 @@ struct MessageMeta {
   std::string client_ip, helo;     // where it came from
   std::string tenant;              // owning tenant name ("" if none)
   bool smtputf8 = false, eightbit = false, is_dsn = false, held = false;
+  bool scan_pending = false;       // accepted but not yet scanned (scanner failed): no delivery until rescanned
   int64_t arrival_s = 0, next_attempt_s = 0;
   uint32_t attempts = 0;
   std::string last_error;          // last deferral reason

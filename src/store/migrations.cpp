@@ -60,6 +60,13 @@ CREATE INDEX tracking_recipient ON tracking_events (recipient, ts_us);
 CREATE INDEX tracking_tenant_ts ON tracking_events (tenant, ts_us);
 CREATE INDEX tracking_ts ON tracking_events (ts_us);
 )sql"},
+    {3, "named blobs (trained models)", R"sql(
+CREATE TABLE blobs (
+  name VARCHAR(128) PRIMARY KEY,
+  data BLOB NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

@@ -16,6 +16,13 @@ void Stmt::bind_text(std::string_view v) {
   check(sqlite3_bind_text64(s_, ++idx_, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
 }
 void Stmt::bind_null() { check(sqlite3_bind_null(s_, ++idx_)); }
+void Stmt::bind_blob(std::string_view v) {
+  check(sqlite3_bind_blob64(s_, ++idx_, v.data(), v.size(), SQLITE_TRANSIENT));
+}
+std::string Stmt::blob(int col) const {
+  auto p = static_cast<const char*>(sqlite3_column_blob(s_, col));
+  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s_, col))) : std::string();
+}
 
 bool Stmt::next() {
   int rc = sqlite3_step(s_);

@@ -22,6 +22,11 @@ struct DbError : std::runtime_error {
   int code;
 };
 
+// Binary data to bind as a BLOB (strings bind as TEXT).
+struct Blob {
+  std::string_view data;
+};
+
 // A cached statement borrowed for one use; reset (and unbound) when it goes out of scope.
 class Stmt {
  public:
@@ -42,6 +47,7 @@ class Stmt {
   void run();
   int64_t i64(int col) const { return sqlite3_column_int64(s_, col); }
   std::string text(int col) const;
+  std::string blob(int col) const;
 
  private:
   template <class T>
@@ -52,12 +58,15 @@ class Stmt {
       bind_int(static_cast<int64_t>(v));
     else if constexpr (std::is_same_v<T, std::nullptr_t>)
       bind_null();
+    else if constexpr (std::is_same_v<T, Blob>)
+      bind_blob(v.data);
     else
       bind_text(std::string_view(v));
   }
   void bind_int(int64_t v);
   void bind_text(std::string_view v);
   void bind_null();
+  void bind_blob(std::string_view v);
   void check(int rc);
 
   sqlite3* db_;

@@ -321,6 +321,31 @@ class SqliteStore final : public Store {
     });
   }
 
+  Status put_blob(const std::string& name, std::string_view data) override {
+    std::lock_guard lock(mu_);
+    return db_->transaction(true, [&]() -> Status {
+      db_->prepare("DELETE FROM blobs WHERE name = ?").bind(name).run();
+      db_->prepare("INSERT INTO blobs (name, data, updated_at) VALUES (?, ?, ?)")
+          .bind(name, sql::Blob{data}, now_s())
+          .run();
+      return Status::ok();
+    });
+  }
+
+  Result<std::string> get_blob(const std::string& name) override {
+    std::optional<std::string> out;
+    std::lock_guard lock(mu_);
+    auto st = db_->transaction(false, [&]() -> Status {
+      auto q = db_->prepare("SELECT data FROM blobs WHERE name = ?");
+      q.bind(name);
+      if (q.next()) out = q.blob(0);
+      return Status::ok();
+    });
+    if (!st) return st;
+    if (!out) return Status::error("no stored blob named '" + name + "'");
+    return std::move(*out);
+  }
+
  private:
   static std::string lower(std::string s) {
     for (char& c : s)

@@ -113,6 +113,11 @@ class Store {
   virtual std::vector<TrackingEvent> query_events(const TrackingQuery& q) = 0;
   // Deletes events with ts_us < older_than_us.
   virtual Status prune_events(int64_t older_than_us) = 0;
+
+  // Named binary blobs (e.g. a trained classifier model), each replaced whole.
+  virtual Status put_blob(const std::string& name, std::string_view data) = 0;
+  // The blob, or an error naming it when absent.
+  virtual Result<std::string> get_blob(const std::string& name) = 0;
 };
 
 // Opens (creating file and parent directories) a SQLite store: WAL mode, busy_timeout 5000 ms,

@@ -215,7 +215,13 @@ def message(subject="test", body="Hello.\r\n", sender="alice@sender.example", to
 
 
 def strip_received(data: bytes) -> bytes:
-    """The message without the Received: header mailmoat prepends (one folded field)."""
+    """The message without what mailmoat prepends: its verdict headers (X-Mailmoat-*, X-Spam-*,
+    when scanning is on) and its Received: header (one folded field)."""
+    while data[:11].lower() == b"x-mailmoat-" or data[:7].lower() == b"x-spam-":
+        end = data.index(b"\r\n") + 2
+        while data[end:end + 1] in (b" ", b"\t"):
+            end = data.index(b"\r\n", end) + 2
+        data = data[end:]
     assert data.startswith(b"Received: "), data[:200]
     end = 0
     while True:
@@ -232,7 +238,11 @@ class RawClient:
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
-        self.sock.connect((host, port))
+        try:
+            self.sock.connect((host, port))
+        except OSError:
+            self.sock.close()
+            raise
         self.timeout = timeout
         self.buf = b""
 

@@ -53,6 +53,21 @@ TEST_F(StoreTest, OpenCreatesParentDirsAndUsesWal) {
   EXPECT_EQ(store->config_generation(), 0);
 }
 
+TEST_F(StoreTest, BlobsRoundTripBinaryAndReplace) {
+  EXPECT_FALSE(store->get_blob("model"));
+  std::string bin("\0\x01\xff binary \0 data", 20);
+  ASSERT_TRUE(store->put_blob("model", bin));
+  auto b = store->get_blob("model");
+  ASSERT_TRUE(b) << b.error();
+  EXPECT_EQ(*b, bin);
+  ASSERT_TRUE(store->put_blob("model", "v2"));
+  EXPECT_EQ(*store->get_blob("model"), "v2");
+  auto again = open_sqlite(path);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*(*again)->get_blob("model"), "v2");
+  EXPECT_NE(store->get_blob("other").error().find("'other'"), std::string::npos);
+}
+
 TEST(StoreOpen, UnusablePathIsAClearError) {
   test_util::TempDir tmp;
   std::filesystem::create_directories(tmp.file("dir.db"));
