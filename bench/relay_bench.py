@@ -164,31 +164,83 @@ class SmtpSink:
 
 
 def run_source(port, n, sessions, size, timeout):
-    """smtp-source; returns the monotonic time at which it finished (all 250s received)."""
-    r = subprocess.run([SMTP_SOURCE, "-l", str(size), "-m", str(n), "-s", str(sessions), "-f", SENDER,
-                        "-t", RCPT, f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=timeout)
-    if r.returncode != 0:
-        raise RuntimeError(f"smtp-source to port {port} failed ({r.returncode}): {r.stderr.strip()[:500]}")
-    return time.monotonic()
+    """smtp-source; returns (monotonic time at which it finished = all 250s received, its CPU s)."""
+    p = subprocess.Popen([SMTP_SOURCE, "-l", str(size), "-m", str(n), "-s", str(sessions), "-f", SENDER,
+                          "-t", RCPT, f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            p.kill()
+            p.wait()
+            raise RuntimeError(f"smtp-source to port {port} did not finish within {timeout}s")
+        time.sleep(0.002)
+    t = time.monotonic()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    err = p.stderr.read().decode(errors="replace")
+    p.stderr.close()
+    if p.returncode != 0:
+        raise RuntimeError(f"smtp-source to port {port} failed ({p.returncode}): {err.strip()[:500]}")
+    return t, ru.ru_utime + ru.ru_stime
 
 
-def throughput_run(name, port, sink, cpu_fn, n, sessions, size, timeout):
+def cpu_times():
+    """(busy, total) jiffies of the whole machine."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]  # idle + iowait
+    return sum(v[:8]) - idle, sum(v[:8])
+
+
+def background_busy(seconds=0.5):
+    """Share of the machine's CPU used while this benchmark is idle (other users of the box)."""
+    b0, t0 = cpu_times()
+    time.sleep(seconds)
+    b1, t1 = cpu_times()
+    return (b1 - b0) / max(1, t1 - t0)
+
+
+def wait_quiet(limit, max_wait_s):
+    """Waits (bounded) until the machine is quieter than `limit`; returns the last background share."""
+    deadline = time.monotonic() + max_wait_s
+    bg = background_busy()
+    while bg > limit and time.monotonic() < deadline:
+        log(f"  machine busy {bg:.0%} before a run (another build?): waiting")
+        time.sleep(2)
+        bg = background_busy()
+    return bg
+
+
+def throughput_run(name, port, sink, cpu_fn, n, sessions, size, timeout, quiet=(0.15, 60)):
+    bg = wait_quiet(*quiet)
     sink.clear()
     base = sink.count
     cpu0 = cpu_fn()
+    sink_cpu0 = proc_cpu_s(sink.proc.pid)
+    m0 = cpu_times()
     t0 = time.monotonic()
-    t_acc = run_source(port, n, sessions, size, timeout)
+    t_acc, src_cpu = run_source(port, n, sessions, size, timeout)
     t_del = sink.wait_count(base + n, max(1.0, timeout - (t_acc - t0)))
+    m1 = cpu_times()
     cpu1 = cpu_fn()
+    sink_cpu1 = proc_cpu_s(sink.proc.pid)
     if t_del is None:
         raise RuntimeError(f"{name}: only {sink.count - base} of {n} messages reached the sink in {timeout}s")
     files = sink.files()
     if files < n:
         raise RuntimeError(f"{name}: sink counted {n} but holds {files} files")
-    res = {"delivered": n / (t_del - t0), "accepted": n / (t_acc - t0),
-           "cpu_ms": (cpu1 - cpu0) * 1000.0 / n, "seconds": t_del - t0}
+    el = t_del - t0
+    res = {"delivered": n / el, "accepted": n / (t_acc - t0),
+           "cpu_ms": (cpu1 - cpu0) * 1000.0 / n, "seconds": el,
+           "machine_busy": (m1[0] - m0[0]) / max(1, m1[1] - m0[1]),
+           "source_cpu_ms": src_cpu * 1000.0 / n, "sink_cpu_ms": (sink_cpu1 - sink_cpu0) * 1000.0 / n,
+           "background_before": bg}
     log(f"  {name:9s} {res['delivered']:8.0f} msg/s delivered  {res['accepted']:8.0f} msg/s accepted  "
-        f"{res['cpu_ms']:.2f} CPU ms/msg  ({res['seconds']:.1f}s)")
+        f"{res['cpu_ms']:.2f} CPU ms/msg  ({el:.1f}s; machine {res['machine_busy']:.0%} busy, "
+        f"smtp-source {res['source_cpu_ms']:.2f} + smtp-sink {res['sink_cpu_ms']:.2f} ms/msg; "
+        f"background before {bg:.0%})")
     return res
 
 
@@ -409,6 +461,9 @@ def main():
     ap.add_argument("--postfix-idle-conns", type=int, default=100,
                     help="Postfix: one smtpd process per session, default_process_limit = 100")
     ap.add_argument("--no-postfix", action="store_true")
+    ap.add_argument("--quiet-limit", type=float, default=0.15,
+                    help="before each run wait until other processes use less than this share of the CPU")
+    ap.add_argument("--quiet-wait", type=float, default=120, help="but wait at most this long (s)")
     ap.add_argument("--json", help="also write the raw results here")
     a = ap.parse_args()
     if not (1 <= a.messages <= 200000 and 1 <= a.reps <= 10 and 1 <= a.idle_conns <= 15000):
@@ -425,9 +480,11 @@ def main():
         use_postfix = False
 
     work = tempfile.mkdtemp(prefix="mm-bench-")       # on disk: both queues
+    os.chmod(work, 0o755)  # Postfix's daemons (user postfix) must reach their queue inside it
     shm = tempfile.mkdtemp(prefix="mm-bench-", dir="/dev/shm")  # the sinks' files
     os.chmod(shm, 0o755)
     procs = []
+    extra_cleanup = []
     gw = pf = None
     results = {"args": vars(a)}
 
@@ -437,6 +494,8 @@ def main():
 
     try:
         results["machine"] = info = machine_info(work)
+        info["loadavg"] = open("/proc/loadavg").read().split()[0]
+        info["background"] = background_busy(1.0)
         log(f"machine: {info}")
         log("raw fsync rate ...")
         results["fsync"] = {"overwrite": fsync_rate(work), "append": fsync_rate(work, append=True)}
@@ -465,13 +524,13 @@ def main():
         log(f"warm-up ({max(100, a.messages // 10)} messages each) ...")
         for name, (port, cpu_fn) in targets.items():
             throughput_run(name, port, sinks[name], cpu_fn, max(100, a.messages // 10), a.sessions, a.size,
-                           a.run_timeout)
+                           a.run_timeout, (a.quiet_limit, a.quiet_wait))
         runs = {name: [] for name in targets}
         for rep in range(a.reps):
             log(f"throughput rep {rep + 1}/{a.reps}: {a.messages} x {a.size} bytes, {a.sessions} sessions")
             for name, (port, cpu_fn) in targets.items():
                 runs[name].append(throughput_run(name, port, sinks[name], cpu_fn, a.messages, a.sessions, a.size,
-                                                 a.run_timeout))
+                                                 a.run_timeout, (a.quiet_limit, a.quiet_wait)))
                 time.sleep(1.0)
         results["throughput"] = runs
 
@@ -490,15 +549,33 @@ def main():
             rate = 100.0
         results["latency_rate"] = rate
         log(f"open-loop latency at {rate:.0f} msg/s for {a.latency_seconds:.0f}s ...")
-        results["latency"] = {name: latency_run(name, port, lat_sinks[name], rate, a.latency_seconds, a.size)
-                              for name, (port, _) in targets.items()}
+        results["latency"] = {}
+        for name, (port, _) in targets.items():
+            wait_quiet(a.quiet_limit, a.quiet_wait)
+            results["latency"][name] = latency_run(name, port, lat_sinks[name], rate, a.latency_seconds, a.size)
 
-        log(f"idle connections: {a.idle_conns} to mailmoat" +
-            (f", {a.postfix_idle_conns} to Postfix" if use_postfix else "") + " ...")
-        results["idle"] = {"mailmoat": idle_connections(gw.port, a.idle_conns, lambda: proc_mem_kib(mm_pid))}
+        # Idle connections, on fresh instances: freed heap and lingering smtpd processes from the
+        # runs above would otherwise absorb part of the new connections' memory.
+        log(f"idle connections: {a.idle_conns} to a fresh mailmoat" +
+            (f", {a.postfix_idle_conns} to a fresh Postfix" if use_postfix else "") + " ...")
+        gw_idle = harness.Gateway(tmp=tempfile.mkdtemp(prefix="mm-gw-idle-", dir=work),
+                                  smtp={"max_sessions": a.idle_conns + 1000,
+                                        "max_sessions_per_ip": a.idle_conns + 1000})
+        extra_cleanup.append(gw_idle.cleanup)
+        gw_idle.start()
+        time.sleep(1.0)
+        results["idle"] = {"mailmoat": idle_connections(gw_idle.port, a.idle_conns,
+                                                         lambda: proc_mem_kib(gw_idle.proc.pid))}
+        gw_idle.cleanup()
         if use_postfix:
-            results["idle"]["postfix"] = idle_connections(pf.port, a.postfix_idle_conns, lambda: postfix_mem_kib(pf),
-                                                          settle_s=3.0)
+            pf_idle = Postfix(relayhost="[127.0.0.1]:9", relay_domains="acme.example",
+                              tmp=tempfile.mkdtemp(prefix="mm-pf-idle-", dir=work))
+            extra_cleanup.append(pf_idle.cleanup)
+            pf_idle.start()
+            time.sleep(1.0)
+            results["idle"]["postfix"] = idle_connections(pf_idle.port, a.postfix_idle_conns,
+                                                          lambda: postfix_mem_kib(pf_idle), settle_s=3.0)
+            pf_idle.cleanup()
         for k, v in results["idle"].items():
             log(f"  {k}: {v}")
     finally:
@@ -507,6 +584,8 @@ def main():
                 p.stop()
             except Exception as e:  # noqa: BLE001 - cleanup must go on
                 log(f"cleanup: {e}")
+        for fn in extra_cleanup:
+            fn()
         if gw:
             gw.cleanup()
         if pf:
@@ -527,7 +606,8 @@ def report(r, use_postfix):
     label = {"direct": "smtp-source → smtp-sink (ceiling)", "mailmoat": "mailmoat relay (spool fsync on)",
              "postfix": "Postfix relay (default fsync)"}
     tp = r["throughput"]
-    med = {n: {k: median([x[k] for x in tp[n]]) for k in ("delivered", "accepted", "cpu_ms")} for n in names}
+    keys = ("delivered", "accepted", "cpu_ms", "machine_busy", "source_cpu_ms", "sink_cpu_ms", "background_before")
+    med = {n: {k: median([x[k] for x in tp[n]]) for k in keys} for n in names}
     out = []
     out.append(f"Machine: {m['nproc']} cores ({m['cpu']}), {m['mem_gib']} GiB RAM, kernel {m['kernel']}; "
                f"queues on {m['fs']} ({m['disk']}); sinks on tmpfs. {m['mailmoat']} ({m['build']}), "
@@ -539,13 +619,14 @@ def report(r, use_postfix):
                f"connection, one recipient; {a['reps']} interleaved runs per pipeline.")
     out.append("")
     out.append("| pipeline | delivered msg/s (median) | runs | accepted msg/s (median) | server CPU ms/msg | "
-               f"open-loop p50 / p99 / max ms at {r['latency_rate']:.0f} msg/s |")
-    out.append("|---|---|---|---|---|---|")
+               f"machine CPU busy | open-loop p50 / p99 / max ms at {r['latency_rate']:.0f} msg/s |")
+    out.append("|---|---|---|---|---|---|---|")
     for n in names:
         lat = r["latency"][n]
         runs = " / ".join(f"{x['delivered']:,.0f}" for x in tp[n])
         cpu = "-" if n == "direct" else f"{med[n]['cpu_ms']:.2f}"
         out.append(f"| {label[n]} | **{med[n]['delivered']:,.0f}** | {runs} | {med[n]['accepted']:,.0f} | {cpu} | "
+                   f"{med[n]['machine_busy']:.0%} | "
                    f"{lat['p50']:.1f} / {lat['p99']:.1f} / {lat['max']:.1f} ({lat['received']}/{lat['sent']}) |")
     if use_postfix:
         ratio = med["mailmoat"]["delivered"] / med["postfix"]["delivered"]
@@ -557,6 +638,13 @@ def report(r, use_postfix):
                    f"p50 latency: {r['latency']['mailmoat']['p50'] / r['latency']['postfix']['p50']:.2f}x. "
                    f"mailmoat reaches {med['mailmoat']['delivered'] / med['direct']['delivered']:.0%} of the "
                    f"harness ceiling.")
+    out.append("")
+    gen = "; ".join(f"{n}: smtp-source {med[n]['source_cpu_ms']:.2f} + smtp-sink {med[n]['sink_cpu_ms']:.2f}"
+                    for n in names)
+    bgs = [x["background_before"] for n in names for x in tp[n]]
+    out.append(f"Load generator and sink CPU (ms/msg, same 2 cores): {gen}. Other processes used at most "
+               f"{max(bgs):.0%} of the CPU just before a measured run ({m['background']:.0%} at start, "
+               f"load average {m['loadavg']}).")
     out.append("")
     out.append("| idle SMTP connections | opened (banner read) | RSS before → after | per connection |")
     out.append("|---|---|---|---|")

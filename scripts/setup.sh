@@ -12,6 +12,7 @@ PKGS=(
   libboost1.81-dev libssl-dev openssl libsqlite3-dev sqlite3
   libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev
+  libgmime-3.0-dev libgumbo-dev libhyperscan-dev libpcre2-dev libpsl-dev
   # tests and benchmarks
   swaks libnet-ssleay-perl libio-socket-ssl-perl python3 python3-aiosmtpd postfix procps
 )

@@ -38,6 +38,11 @@ int recipient_add(const config::Config&, const std::string& address);
 int recipient_remove(const config::Config&, const std::string& address);
 int recipient_list(const config::Config&, const std::string& domain);
 
+// Scanning: explain the verdict for message files; train the classifier from examples.
+int scan_files(const config::Config&, const std::vector<std::string>& files, bool json);
+int train(const config::Config&, const std::vector<std::string>& spam, const std::vector<std::string>& ham,
+          bool reset);
+
 int track(const config::Config&, const std::string& id, const std::string& recipient, size_t limit, bool json);
 
 }  // namespace mm::cli

@@ -126,6 +126,19 @@ int main(int argc, char** argv) {
   rlist->add_option("domain", dname, "Domain name")->required();
   rlist->callback(with_config([&] { return mm::cli::recipient_list(cfg, dname); }));
 
+  // scanning
+  std::vector<std::string> files, spam_paths, ham_paths;
+  auto* scan = app.add_subcommand("scan", "Scan message files (.eml or mbox) and explain the verdict: why?");
+  scan->add_option("files", files, "Message files or directories")->required();
+  scan->add_flag("--json", json, "One JSON object per message");
+  scan->callback(with_config([&] { return mm::cli::scan_files(cfg, files, json); }));
+  bool reset = false;
+  auto* train = app.add_subcommand("train", "Train the spam classifier from example messages (.eml files, mbox, dirs)");
+  train->add_option("--spam", spam_paths, "Spam examples (repeatable)");
+  train->add_option("--ham", ham_paths, "Legitimate examples (repeatable)");
+  train->add_flag("--reset", reset, "Start from an empty model instead of adding to the stored one");
+  train->callback(with_config([&] { return mm::cli::train(cfg, spam_paths, ham_paths, reset); }));
+
   // tracking
   auto* trk = app.add_subcommand("track", "Search message tracking (what happened to a message)");
   size_t limit = 100;

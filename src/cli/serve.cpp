@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "cli/commands.h"
+#include "cli/engine.h"
 #include "cli/queue_admin.h"
 #include "gateway/gateway.h"
 #include "net/event_loop.h"
@@ -23,6 +24,7 @@
 #include "queue/spool.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/thread_pool.h"
 #include "util/version.h"
 
 namespace mm::cli {
@@ -76,7 +78,28 @@ int serve(const config::Config& c) {
   ops::Tracker tracker(store->get());
   net::EventLoop loop;
   net::SmtpClient client(loop, {c.hostname, c.connect_timeout_s, c.reply_timeout_s, c.connection_reuse_s});
-  gateway::Gateway gw({c.hostname, c.smarthost, 50}, **store, spool, tracker);
+  gateway::GatewayOptions go;
+  go.hostname = c.hostname;
+  go.smarthost = c.smarthost;
+  go.scan_timeout_ms = c.scan_timeout_ms;
+  go.subject_tag = c.subject_tag;
+  gateway::Gateway gw(go, **store, spool, tracker);
+
+  // Scanning runs on its own worker threads, never on the I/O threads.
+  std::unique_ptr<ThreadPool> scan_pool;
+  auto load_scanner = [&]() -> Status {
+    auto setup = build_engine(c, **store);
+    if (!setup) return setup.status();
+    gw.set_scanner(setup->engine, scan_pool.get());
+    log::info("scan.engine_loaded", JsonLine().add("summary", setup->summary));
+    return {};
+  };
+  if (c.scan_enabled) {
+    scan_pool = std::make_unique<ThreadPool>(static_cast<size_t>(c.scan_threads));
+    if (auto st = load_scanner(); !st) return startup_error(st.message());
+  } else {
+    log::warn("scan.disabled", JsonLine().add("note", "inbound mail is delivered unscanned"));
+  }
 
   queue::ManagerOptions mo;
   mo.retry.first_retry_s = c.first_retry_s;
@@ -108,6 +131,11 @@ int serve(const config::Config& c) {
 
   ops::ControlServer control(c.control_socket, [&](const std::vector<std::string>& args) -> Result<std::string> {
     if (!args.empty() && args[0] == "queue") return queue_command(spool, args, &manager);
+    if (args.size() == 2 && args[0] == "scan" && args[1] == "reload") {
+      if (!scan_pool) return Status::error("scanning is disabled in the configuration");
+      if (auto st = load_scanner(); !st) return st;
+      return std::string("scan engine reloaded\n");
+    }
     if (!args.empty() && args[0] == "status") {
       auto s = manager.stats();
       return JsonLine()
@@ -126,6 +154,7 @@ int serve(const config::Config& c) {
 
   manager.start();
   loop.every(1000, [&] { gw.refresh(); });
+  loop.every(30000, [&] { gw.rescan_pending(); });
   loop.every(3600 * 1000, [&] {
     store->get()->prune_events(now_us() - int64_t(c.tracking_retention_days) * 86400 * 1000000);
     if (auto st = spool.compact(3600); !st) log::warn("spool.compact_failed", JsonLine().add("error", st.message()));
@@ -164,6 +193,9 @@ int serve(const config::Config& c) {
       return;
     }
     if (auto st = server.reload_tls(); !st) log::error("server.reload_tls_failed", JsonLine().add("error", st.message()));
+    if (scan_pool) {
+      if (auto st = load_scanner(); !st) log::error("scan.reload_failed", JsonLine().add("error", st.message()));
+    }
     gw.refresh(true);
     log::info("server.reloaded", JsonLine().add("note", "listeners and limits change at restart"));
   });
@@ -182,11 +214,13 @@ int serve(const config::Config& c) {
 
   loop.run(c.io_threads);
 
+  scan_pool.reset();  // finishes scans in flight while everything they use still exists
   control.stop();
   spool.flush();
   tracker.flush();
   std::filesystem::remove(c.pid_file, ec);
   log::info("server.stopped", JsonLine().add("queued", spool.size()));
+  log::flush();
   return 0;
 }
 

@@ -3,9 +3,13 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 
+#include "message/message.h"
 #include "ops/log.h"
+#include "scan/headers.h"
 #include "util/clock.h"
 
 namespace mm::gateway {
@@ -42,6 +46,14 @@ std::string sanitize_helo(const std::string& helo) {
 }
 
 }  // namespace
+
+struct Gateway::Accepted {
+  queue::MessageMeta meta;
+  std::string received;  // our Received: header
+  std::string data;      // the message as the client sent it
+  scan::Envelope env;
+  std::string detail;    // for the tracking record
+};
 
 class InboundSession : public net::SessionHandler {
  public:
@@ -87,15 +99,17 @@ class InboundSession : public net::SessionHandler {
       done({554, "5.4.6", "Too many hops (mail loop?)"});
       return;
     }
-    queue::MessageMeta m;
+    auto a = std::make_shared<Gateway::Accepted>();
+    auto& m = a->meta;
     m.id = queue::make_queue_id();
     int64_t now = now_s();
-    std::string body = Gateway::received_header(gw_.opt_.hostname, info_, env, tls, m.id, now);
-    body.reserve(body.size() + data.size());
-    body += data;
-    data.clear();
+    a->received = Gateway::received_header(gw_.opt_.hostname, info_, env, tls, m.id, now);
+    a->data = std::move(data);
     m.sender = env.null_sender ? "" : env.sender.str();
-    for (auto& r : env.recipients) m.recipients.push_back({r.str(), queue::RcptStatus::Pending, ""});
+    for (auto& r : env.recipients) {
+      m.recipients.push_back({r.str(), queue::RcptStatus::Pending, ""});
+      a->env.recipients.push_back(r.str());
+    }
     m.client_ip = info_.client_ip;
     m.helo = env.helo;
     m.tenant = tenant_;
@@ -103,21 +117,20 @@ class InboundSession : public net::SessionHandler {
     m.eightbit = env.body == smtp::BodyType::EightBitMime;
     m.arrival_s = now;
     m.next_attempt_s = now;
-    size_t size = body.size();
-    Gateway& gw = gw_;
-    std::string detail = "from " + env.helo + " [" + info_.client_ip + "] size=" +
-                         std::to_string(size) + (tls.active ? " " + tls.version : "") +
-                         " sender=<" + m.sender + ">";
-    gw.spool_.submit(m, std::move(body), [&gw, m, detail, done = std::move(done)](Status st) {
-      if (!st) {
-        log::error("queue.write_failed", JsonLine().add("queue_id", m.id).add("error", st.message()));
-        done({451, "4.3.0", "Error: queue file write error, try again later"});
-        return;
-      }
-      for (auto& r : m.recipients) gw.tracker_.record({m.id, 0, "received", r.address, detail, m.tenant});
-      if (gw.queue_) gw.queue_->enqueue(m);
-      done({250, "2.0.0", "Ok: queued as " + m.id});
-    });
+    a->env.client_ip = m.client_ip;
+    a->env.helo = m.helo;
+    a->env.sender = m.sender;
+    a->env.tls = tls.active;
+    a->env.tenant = m.tenant;
+    a->detail = "from " + env.helo + " [" + info_.client_ip + "] size=" +
+                std::to_string(a->received.size() + a->data.size()) + (tls.active ? " " + tls.version : "") +
+                " sender=<" + m.sender + ">";
+    if (gw_.engine_ && gw_.pool_) {
+      gw_.scan_and_queue(std::move(a), std::move(done));
+    } else {
+      std::string body = a->received + a->data;
+      gw_.spool_and_reply(std::move(a), std::move(body), "", std::move(done));
+    }
   }
 
   void on_close(const std::string& reason) override {
@@ -156,6 +169,126 @@ class InboundSession : public net::SessionHandler {
   std::string tenant_;
   std::shared_ptr<const Directory> dir_;
 };
+
+void Gateway::set_scanner(std::shared_ptr<const scan::Engine> engine, ThreadPool* pool) {
+  std::lock_guard lk(dir_mu_);
+  engine_ = std::move(engine);
+  pool_ = pool;
+}
+
+void Gateway::spool_and_reply(std::shared_ptr<Accepted> a, std::string body, std::string verdict,
+                              std::function<void(smtp::Reply)> done) {
+  const queue::MessageMeta& m = a->meta;
+  spool_.submit(m, std::move(body), [this, a, verdict = std::move(verdict), done = std::move(done)](Status st) {
+    const queue::MessageMeta& meta = a->meta;
+    if (!st) {
+      log::error("queue.write_failed", JsonLine().add("queue_id", meta.id).add("error", st.message()));
+      done({451, "4.3.0", "Error: queue file write error, try again later"});
+      return;
+    }
+    for (auto& r : meta.recipients) tracker_.record({meta.id, 0, "received", r.address, a->detail, meta.tenant});
+    if (!verdict.empty()) tracker_.record({meta.id, 0, "scanned", "", verdict, meta.tenant});
+    if (queue_) queue_->enqueue(meta);
+    done({250, "2.0.0", "Ok: queued as " + meta.id});
+  });
+}
+
+namespace {
+
+std::string verdict_detail(const scan::Verdict& v) {
+  char head[64];
+  std::snprintf(head, sizeof head, "%s score=%.2f ", scan::to_string(v.cls), v.score);
+  return head + v.symbol_list() + (v.failed ? " FAILED: " + v.error : "");
+}
+
+}  // namespace
+
+void Gateway::scan_and_queue(std::shared_ptr<Accepted> a, std::function<void(smtp::Reply)> done) {
+  auto engine = engine_;
+  pool_->submit([this, a, engine, done = std::move(done)]() mutable {
+    auto raw = std::make_shared<const std::string>(std::move(a->data));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.scan_timeout_ms);
+    scan::Verdict v;
+    try {
+      auto msg = message::parse(raw);
+      v = engine->scan(*msg, a->env, deadline);
+    } catch (const std::exception& e) {
+      v.failed = true;
+      v.error = std::string("parse failed: ") + e.what();
+    }
+    const auto& t = engine->thresholds();
+    auto& m = a->meta;
+    if (v.failed) {
+      // Never lost, never delivered unscanned: held in the queue until a rescan succeeds.
+      log::warn("scan.failed", JsonLine().add("queue_id", m.id).add("error", v.error));
+      m.scan_pending = true;
+      spool_and_reply(a, a->received + *raw, verdict_detail(v), std::move(done));
+      return;
+    }
+    if (v.score >= t.reject) {
+      std::string top;
+      for (size_t i = 0; i < v.symbols.size() && i < 3; ++i) top += (i ? ", " : "") + v.symbols[i].name;
+      char text[160];
+      std::snprintf(text, sizeof text, "Message refused as %s (score %.1f, reference %s)",
+                    scan::to_string(v.cls), v.score, m.id.c_str());
+      for (auto& r : m.recipients)
+        tracker_.record({m.id, 0, "rejected", r.address, verdict_detail(v) + "; " + a->detail, m.tenant});
+      done({550, "5.7.1", text});
+      return;
+    }
+    std::string tag = v.score >= t.tag ? opt_.subject_tag : "";
+    std::string body = scan::apply_verdict(a->received + *raw, v, t, opt_.hostname, tag);
+    spool_and_reply(a, std::move(body), verdict_detail(v), std::move(done));
+  });
+}
+
+void Gateway::rescan_pending() {
+  if (!engine_ || !pool_ || rescanning_.exchange(true)) return;
+  std::vector<queue::MessageMeta> todo;
+  for (auto& m : spool_.list())
+    if (m.scan_pending) todo.push_back(std::move(m));
+  if (todo.empty()) {
+    rescanning_ = false;
+    return;
+  }
+  auto engine = engine_;
+  pool_->submit([this, engine, todo = std::move(todo)] {
+    for (auto& old : todo) {
+      auto body = spool_.read_body(old.id);
+      if (!body) continue;
+      auto raw = std::make_shared<const std::string>(std::move(*body));
+      scan::Envelope env{old.client_ip, old.helo, old.sender, {}, false, old.tenant};
+      for (auto& r : old.recipients) env.recipients.push_back(r.address);
+      scan::Verdict v;
+      try {
+        v = engine->scan(*message::parse(raw), env,
+                         std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.scan_timeout_ms));
+      } catch (const std::exception& e) {
+        v.failed = true;
+        v.error = e.what();
+      }
+      if (v.failed) {
+        log::warn("scan.rescan_failed", JsonLine().add("queue_id", old.id).add("error", v.error));
+        continue;
+      }
+      // Accepted already: spam is delivered tagged, never bounced (no backscatter).
+      const auto& t = engine->thresholds();
+      std::string tag = v.score >= t.tag ? opt_.subject_tag : "";
+      queue::MessageMeta fresh = old;
+      fresh.id = queue::make_queue_id();
+      fresh.scan_pending = false;
+      std::string detail = verdict_detail(v);
+      tracker_.record({old.id, 0, "scanned", "", "rescanned as " + fresh.id + ": " + detail, old.tenant});
+      spool_.submit(fresh, scan::apply_verdict(*raw, v, t, opt_.hostname, tag),
+                    [this, old_id = old.id, fresh, detail](Status st) {
+                      if (!st) return;
+                      tracker_.record({fresh.id, 0, "scanned", "", "rescan of " + old_id + ": " + detail, fresh.tenant});
+                      if (queue_) queue_->replace(old_id, fresh);
+                    });
+    }
+    rescanning_ = false;
+  });
+}
 
 Gateway::Gateway(GatewayOptions opt, store::Store& st, queue::Spool& spool, ops::Tracker& tr)
     : opt_(std::move(opt)), store_(st), spool_(spool), tracker_(tr) {

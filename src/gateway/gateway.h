@@ -12,7 +12,9 @@
 #include "ops/tracker.h"
 #include "queue/manager.h"
 #include "queue/spool.h"
+#include "scan/engine.h"
 #include "store/store.h"
+#include "util/thread_pool.h"
 
 namespace mm::gateway {
 
@@ -20,12 +22,19 @@ struct GatewayOptions {
   std::string hostname;
   std::string smarthost;   // "host:port" or ""
   int max_hops = 50;       // Received headers beyond this: a mail loop, refused
+  int scan_timeout_ms = 20000;        // scan deadline; past it the message is held for a rescan
+  std::string subject_tag = "[SPAM]"; // prefixed to the Subject of spam that is delivered
 };
 
 class Gateway : public queue::Router {
  public:
   Gateway(GatewayOptions, store::Store&, queue::Spool&, ops::Tracker&);
   void set_queue(queue::QueueManager* q) { queue_ = q; }
+  // Inbound mail is scanned by `engine` on `pool` after DATA, before the final reply. Without an
+  // engine, mail is accepted unscanned (only for tests of the mail path itself).
+  void set_scanner(std::shared_ptr<const scan::Engine> engine, ThreadPool* pool);
+  // Scans again every message held for a rescan (the scanner had failed); call periodically.
+  void rescan_pending();
   // Re-reads the directory if the store changed (cheap; call every second) or when forced.
   void refresh(bool force = false);
   std::shared_ptr<const Directory> directory() const;
@@ -45,6 +54,15 @@ class Gateway : public queue::Router {
   queue::Spool& spool_;
   ops::Tracker& tracker_;
   queue::QueueManager* queue_ = nullptr;
+  std::shared_ptr<const scan::Engine> engine_;
+  ThreadPool* pool_ = nullptr;
+  std::atomic<bool> rescanning_{false};
+
+  struct Accepted;  // what on_message knows about a message
+  // Scans (on the pool), applies the default action table, spools and answers `done`.
+  void scan_and_queue(std::shared_ptr<Accepted> a, std::function<void(smtp::Reply)> done);
+  void spool_and_reply(std::shared_ptr<Accepted> a, std::string body, std::string verdict_detail,
+                       std::function<void(smtp::Reply)> done);
   mutable std::mutex dir_mu_;
   std::shared_ptr<const Directory> dir_;
 };

@@ -200,6 +200,8 @@ awaitable<bool> Session::start_tls() {
 
 awaitable<void> Session::run() {
   auto self = shared_from_this();
+  // Before the watchdog first looks: an unset (epoch) expiry would count as a timeout at once.
+  arm(server_->cfg.command_timeout_s);
   asio::co_spawn(sock_.get_executor(), watchdog(), asio::detached);
   handler_ = server_->factory(info_);
   std::string reason = "eof";
@@ -209,7 +211,8 @@ awaitable<void> Session::run() {
   if (greet.code != 220) {
     reason = "refused";
   } else {
-    std::vector<char> buf(16384);
+    // Small while waiting for commands (thousands of idle sessions stay cheap), large in DATA.
+    std::vector<char> buf;
     for (bool done = false; !done;) {
       smtp::Event ev = sm_.next();
       switch (ev.kind) {
@@ -222,6 +225,11 @@ awaitable<void> Session::run() {
           if (server_->stopping && !in_transaction()) shutdown_ = true;
           if (!shutdown_) {
             waiting_for_command_ = !sm_.in_data();
+            size_t want = sm_.in_data() ? 65536 : 1024;
+            if (buf.size() != want) {
+              buf.resize(want);
+              buf.shrink_to_fit();
+            }
             arm(sm_.in_data() ? server_->cfg.data_timeout_s : server_->cfg.command_timeout_s);
             auto [ec, n] = co_await read_some(asio::buffer(buf));
             waiting_for_command_ = false;

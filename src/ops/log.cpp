@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 
@@ -37,7 +38,9 @@ std::shared_ptr<spdlog::logger> open_file(const std::string& file) {
   auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(file, false);
   auto lg = std::make_shared<spdlog::logger>("json", sink);
   lg->set_pattern("%v");
-  lg->flush_on(spdlog::level::trace);  // a crash must not eat the last lines
+  lg->flush_on(spdlog::level::warn);  // warnings and errors reach the disk at once
+  spdlog::drop("json");
+  spdlog::register_logger(lg);  // so that flush_every() reaches it
   return lg;
 }
 
@@ -47,6 +50,7 @@ void init(const std::string& file, const std::string& level, bool human_to_stder
   std::lock_guard lk(g_mu);
   g_level = level == "debug" ? 0 : level == "warn" ? 2 : level == "error" ? 3 : 1;
   g_file = file;
+  spdlog::flush_every(std::chrono::seconds(1));  // the rest within a second
   try {
     g_json = open_file(file);
   } catch (const spdlog::spdlog_ex& e) {
@@ -69,6 +73,11 @@ void reopen() {
     g_json = open_file(g_file);
   } catch (const spdlog::spdlog_ex&) {
   }
+}
+
+void flush() {
+  std::lock_guard lk(g_mu);
+  if (g_json) g_json->flush();
 }
 
 bool enabled(Level l) { return static_cast<int>(l) >= g_level.load(std::memory_order_relaxed); }

@@ -13,6 +13,8 @@ enum class Level { Debug, Info, Warn, Error };
 void init(const std::string& file, const std::string& level, bool human_to_stderr = true);
 // Reopen the log file (after rotation by logrotate; called on SIGHUP).
 void reopen();
+// Writes buffered lines to the file (lines reach it within a second anyway; warnings at once).
+void flush();
 // Writes one event: {"ts":..., "level":..., "event":<event>, ...fields}.
 void write(Level, const char* event, const JsonLine& fields);
 inline void info(const char* event, const JsonLine& f = {}) { write(Level::Info, event, f); }

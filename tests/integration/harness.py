@@ -18,6 +18,8 @@ import unittest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as AioSMTP
 
+SOURCE = os.environ.get("MAILMOAT_SOURCE") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("MAILMOAT_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "src", "cli", "mailmoat")
 
@@ -109,7 +111,7 @@ class Sink:
 class Gateway:
     """A mailmoat server in a temporary directory. Use .cli(...) for administration."""
 
-    def __init__(self, extra_config="", queue=None, tmp=None, smtp=None, delivery=None):
+    def __init__(self, extra_config="", queue=None, tmp=None, smtp=None, delivery=None, scan=None):
         self.tmp = tmp or tempfile.mkdtemp(prefix="mm-it-")
         self.port = free_port()
         self.proc = None
@@ -119,6 +121,9 @@ class Gateway:
         qlines = "\n".join(f"{k} = {v if not isinstance(v, bool) else str(v).lower()}" for k, v in q.items())
         slines = "".join(f"\n{k} = {toml_value(v)}" for k, v in (smtp or {}).items())
         dlines = "".join(f"\n{k} = {toml_value(v)}" for k, v in (delivery or {}).items())
+        sc = {"rules_dir": os.path.join(SOURCE, "rules")}
+        sc.update(scan or {})
+        sclines = "".join(f"\n{k} = {toml_value(v)}" for k, v in sc.items())
         with open(self.config_path, "w") as f:
             f.write(f"""
 [server]
@@ -132,6 +137,7 @@ listen = ["127.0.0.1:{self.port}", "[::1]:{self.port}"]{slines}
 {qlines}
 [delivery]
 connection_reuse_s = 1{dlines}
+[scan]{sclines}
 {extra_config}
 """)
         self.log_path = os.path.join(self.tmp, "stderr.log")

@@ -286,10 +286,19 @@ class PostfixInteropTest(unittest.TestCase):
         self.assertEqual(len(fields), received_hops, fields)
         return fields
 
-    def gw_track(self, qid, pattern, timeout=20):
+    def gw_track(self, qid, pattern, timeout=20, pf=None):
         rx = re.compile(pattern)
-        return harness.wait_until(lambda: rx.search(self.gw.cli("track", "--id", qid).stdout), timeout, 0.2,
-                                  f"mailmoat tracking of {qid} to match /{pattern}/")
+        last = [""]
+
+        def match():
+            last[0] = self.gw.cli("track", "--id", qid).stdout
+            return rx.search(last[0])
+        try:
+            return harness.wait_until(match, timeout, 0.2, f"mailmoat tracking of {qid} to match /{pattern}/")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n--- mailmoat track --id {qid}:\n{last[0]}\n--- mailmoat stderr (tail):\n"
+                                 f"{self.gw.stderr()[-2000:]}" +
+                                 (f"\n--- postfix log (tail):\n{pf.log()[-2000:]}" if pf else "")) from None
 
     # (a) Postfix relays through mailmoat -------------------------------------------------
     def relay_through_mailmoat(self, smtp_tls):
@@ -310,7 +319,7 @@ class PostfixInteropTest(unittest.TestCase):
         sent = pf.wait_log(rf"{pf_qid}: to=<bob@acme.example>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:{self.gw.port}"
                            rf".*status=sent \(250 [^)]*queued as ([0-9A-Z]+)\)")
         mm_qid = sent.group(1)
-        self.gw_track(mm_qid, r"delivered")
+        self.gw_track(mm_qid, r"delivered", pf=pf)
         return pf, fields
 
     def test_a_postfix_relays_through_mailmoat(self):
@@ -342,7 +351,7 @@ class PostfixInteropTest(unittest.TestCase):
         self.assertIn(b"pf.test.example", fields[0])
         self.assertIn(b"mx.test.example", fields[1])
         pf.wait_log(rf"to=<bob@acme.example>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:{self.sink.port}.*status=sent")
-        track = self.gw_track(mm_qid, rf"delivered.*via 127\.0\.0\.1:{pf.port}").string
+        track = self.gw_track(mm_qid, rf"delivered.*via 127\.0\.0\.1\[127\.0\.0\.1\]:{pf.port}", pf=pf).string
         return pf, fields, track
 
     def test_b_mailmoat_delivers_to_postfix(self):
@@ -364,7 +373,7 @@ class PostfixInteropTest(unittest.TestCase):
         self.gw.start()
         resp = self.submit(self.gw.port, interop_message("mm-to-pf-notls"), "notls")
         mm_qid = re.search(r"queued as ([0-9A-Z]+)", resp).group(1)
-        self.gw_track(mm_qid, r"deferred")
+        self.gw_track(mm_qid, r"deferred", pf=pf)
         time.sleep(1)
         self.assertEqual(self.sink.count(), 0)
         self.assertNotRegex(pf.log(), r"from=<alice@sender\.example>")

@@ -374,6 +374,28 @@ class ProtocolTest(Base):
         self.settle(1)
         self.assertIn(b"Subject: hops-49", self.sink.messages[0]["data"])
 
+    def test_disconnect_reasons_logged(self):
+        c = self.new_client()
+        port_eof = c.sock.getsockname()[1]
+        c.close()  # drops the connection without QUIT
+        c2 = self.new_client()
+        port_quit = c2.sock.getsockname()[1]
+        self.assertEqual(c2.cmd("QUIT")[0], 221)
+
+        def reasons():
+            session_of, reason = {}, {}
+            for e in self.gw.log_events():
+                if e.get("event") == "smtp.connect" and e.get("ip") == "127.0.0.1":
+                    session_of[e["port"]] = e["session"]
+                elif e.get("event") == "smtp.disconnect":
+                    reason[e["session"]] = e["reason"]
+            got = {p: reason.get(session_of.get(p)) for p in (port_eof, port_quit)}
+            return got if all(got.values()) else None
+        got = wait_until(reasons, 5, what="both smtp.disconnect events")
+        self.assertEqual(got[port_quit], "quit")
+        self.assertEqual(got[port_eof], "eof",
+                         "a client that hangs up is not a timeout (the command timeout is 300 s)")
+
     def test_ipv6_raw_session(self):
         c = self.new_client(host="::1")
         c.send("MAIL FROM:<alice@sender.example>\r\nRCPT TO:<v6@acme.example>\r\nDATA\r\n")

@@ -256,6 +256,63 @@ class RelayTest(unittest.TestCase):
         self.assertTrue([e for e in self.gw.log_events()
                          if e.get("event") == "track.received" and e.get("queue_id") == qid])
 
+    def test_smtputf8_relay(self):
+        msg = ("From: jürgen@sender.example\r\nTo: bob@acme.example\r\nSubject: ünïcödé\r\n"
+               "Message-ID: <utf8@test>\r\n\r\nGrüße\r\n").encode("utf-8")
+        s = self.gw.smtp()
+        try:
+            s.ehlo()
+            self.assertTrue(s.has_extn("smtputf8"))
+            s.command_encoding = "utf-8"
+            code, text = s.docmd("MAIL", "FROM:<jürgen@sender.example> SMTPUTF8 BODY=8BITMIME")
+            self.assertEqual(code, 250, text)
+            self.assertEqual(s.docmd("RCPT", "TO:<bob@acme.example>")[0], 250)
+            code, text = s.data(msg)
+            self.assertEqual(code, 250, text)
+            s.quit()
+        finally:
+            s.close()
+        m = self.only_message()
+        self.assertEqual(m["sender"], "jürgen@sender.example")
+        self.assertEqual(harness.strip_received(m["data"]), msg)
+        self.assertIn("SMTPUTF8", [o.upper() for o in m["mail_options"]])
+        self.assertIn("with UTF8SMTP", received_of(m["data"]))
+
+    def test_address_forms_preserved(self):
+        # The local part is case-sensitive and must be relayed as given; the domain is not.
+        msg = harness.message(subject="address-forms")
+        s = self.gw.smtp()
+        try:
+            s.ehlo()
+            s.docmd("MAIL", "FROM:<Alice.Sender@Sender.Example>")
+            for r in ("Bob.Smith@ACME.Example", '"john doe"@acme.example', "x+tag@acme.example."):
+                code, text = s.docmd("RCPT", f"TO:<{r}>")
+                self.assertEqual(code, 250, f"{r}: {text}")
+            code, text = s.data(msg)
+            self.assertEqual(code, 250, text)
+            s.quit()
+        finally:
+            s.close()
+        m = self.only_message()
+        self.assertEqual(sorted(m["rcpts"]),
+                         sorted(["Bob.Smith@acme.example", '"john doe"@acme.example', "x+tag@acme.example"]))
+        self.assertEqual(m["sender"].split("@")[0], "Alice.Sender")
+
+    def test_helo_name_sanitized_in_received(self):
+        c = harness.RawClient(self.gw.port)
+        self.addCleanup(c.close)
+        self.assertEqual(c.read_reply()[0], 220)
+        self.assertEqual(c.cmd("EHLO evil(host)<x>;by=me")[0], 250)
+        c.send("MAIL FROM:<alice@sender.example>\r\nRCPT TO:<bob@acme.example>\r\nDATA\r\n")
+        self.assertEqual([r[0] for r in c.read_replies(3)], [250, 250, 354])
+        msg = harness.message(subject="helo-sanitize")
+        c.send(msg + b".\r\nQUIT\r\n")
+        self.assertEqual([r[0] for r in c.read_until_closed()], [250, 221])
+        m = self.only_message()
+        rec = received_of(m["data"])
+        self.assertIn("from evil?host??x??by?me ([127.0.0.1])", rec)
+        self.assertEqual(harness.strip_received(m["data"]), msg)
+
     def test_message_in_one_session_each_gets_own_id(self):
         s = self.gw.smtp()
         try:

@@ -1,0 +1,45 @@
+#include "classifier/bayes_check.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace mm::classifier {
+
+BayesScore bayes_score(double p) {
+  if (!(p >= 0.0 && p <= 1.0)) return {};
+  if (p >= 0.8) {
+    double l = -std::log10(std::max(1.0 - p, 1e-12));  // 0.7 at p=0.8, 2 at 0.99, 5 at 0.99999
+    double s = l < 2.0 ? 2.0 + (l - std::log10(5.0)) * 4.0 / (2.0 - std::log10(5.0))
+                       : 6.0 + (std::min(l, 5.0) - 2.0) * 2.0 / 3.0;
+    return {"BAYES_SPAM", std::clamp(s, 2.0, 8.0)};
+  }
+  if (p <= 0.2) {
+    double l = -std::log10(std::max(p, 1e-12));  // 0.7 at p=0.2, 2 at p=0.01
+    double s = -0.5 - (std::min(l, 2.0) - std::log10(5.0)) * 2.5 / (2.0 - std::log10(5.0));
+    return {"BAYES_HAM", std::clamp(s, -3.0, -0.5)};
+  }
+  return {};
+}
+
+void BayesCheck::run(const scan::Context& ctx, std::vector<scan::Symbol>& out) const {
+  if (!model_ || !model_->trained()) return;
+  double p;
+  try {
+    p = model_->classify(ctx.msg);
+  } catch (...) {
+    return;  // must not throw; an allocation failure just means no opinion
+  }
+  BayesScore b = bayes_score(p);
+  if (b.name.empty()) return;
+  char detail[48];
+  std::snprintf(detail, sizeof detail, "probability %.3f", p);
+  scan::Symbol s;
+  s.name = std::move(b.name);
+  s.score = std::round(b.score * 100.0) / 100.0;
+  s.detail = detail;
+  s.hint = s.score > 0 ? scan::Class::Spam : scan::Class::Clean;
+  out.push_back(std::move(s));
+}
+
+}  // namespace mm::classifier

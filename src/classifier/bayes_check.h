@@ -1,0 +1,37 @@
+// The classifier as a scan check: "bayes" emits BAYES_SPAM or BAYES_HAM scaled by the model's
+// spam probability, and nothing at all while the model is untrained (too few examples).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "classifier/model.h"
+#include "scan/check.h"
+
+namespace mm::classifier {
+
+// The symbol for a probability: {"", 0} in the unsure middle. Scale:
+//   p >= 0.99    BAYES_SPAM  +6 .. +8 (8 at p >= 0.99999)
+//   0.8 .. 0.99  BAYES_SPAM  +2 .. +6 (log-odds scale; 5.0, the default tag threshold, at p ~= 0.979)
+//   0.2 .. 0.8   nothing
+//   0.01 .. 0.2  BAYES_HAM   -0.5 .. -3
+//   p <= 0.01    BAYES_HAM   -3
+struct BayesScore {
+  std::string name;
+  double score = 0;
+};
+BayesScore bayes_score(double probability);
+
+class BayesCheck : public scan::Check {
+ public:
+  // The model is shared with whoever trains it (online feedback); Model is internally synchronised.
+  explicit BayesCheck(std::shared_ptr<const Model> model) : model_(std::move(model)) {}
+  std::string name() const override { return "bayes"; }
+  double max_abs_score() const override { return 8.0; }
+  void run(const scan::Context& ctx, std::vector<scan::Symbol>& out) const override;
+
+ private:
+  std::shared_ptr<const Model> model_;
+};
+
+}  // namespace mm::classifier

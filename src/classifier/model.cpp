@@ -1,0 +1,435 @@
+#include "classifier/model.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <numeric>
+#include <random>
+
+namespace mm::classifier {
+namespace {
+
+constexpr char kMagic[4] = {'M', 'M', 'C', 'L'};
+
+double sigmoid(double x) {
+  if (x >= 0) return 1.0 / (1.0 + std::exp(-x));
+  double e = std::exp(x);
+  return e / (1.0 + e);
+}
+
+double logit(double p) { return std::log(p / (1.0 - p)); }
+
+// ln of the chi-square survival function Q(x2 | v) for even v: e^-m * sum_{i<v/2} m^i / i!.
+double ln_chi2q(double x2, size_t v) {
+  double m = x2 / 2.0;
+  if (m <= 0) return 0.0;
+  double lm = std::log(m);
+  double maxterm = -INFINITY;
+  std::vector<double> terms(v / 2);
+  for (size_t i = 0; i < v / 2; ++i) {
+    terms[i] = static_cast<double>(i) * lm - std::lgamma(static_cast<double>(i) + 1.0);
+    maxterm = std::max(maxterm, terms[i]);
+  }
+  double sum = 0;
+  for (double t : terms) sum += std::exp(t - maxterm);
+  return std::min(0.0, -m + maxterm + std::log(sum));
+}
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+class Writer {
+ public:
+  std::string out;
+  void raw(const void* p, size_t n) { out.append(static_cast<const char*>(p), n); }
+  template <class T>
+  void fixed(T v) {  // little-endian
+    unsigned char b[sizeof(T)];
+    std::memcpy(b, &v, sizeof(T));
+    if constexpr (std::endian::native == std::endian::big) std::reverse(b, b + sizeof(T));
+    raw(b, sizeof(T));
+  }
+  void varint(uint64_t v) {
+    while (v >= 0x80) {
+      out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+  }
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view s) : s_(s) {}
+  bool ok() const { return ok_; }
+  size_t left() const { return s_.size() - pos_; }
+  template <class T>
+  T fixed() {
+    T v{};
+    if (left() < sizeof(T)) {
+      ok_ = false;
+      return v;
+    }
+    unsigned char b[sizeof(T)];
+    std::memcpy(b, s_.data() + pos_, sizeof(T));
+    if constexpr (std::endian::native == std::endian::big) std::reverse(b, b + sizeof(T));
+    std::memcpy(&v, b, sizeof(T));
+    pos_ += sizeof(T);
+    return v;
+  }
+  uint64_t varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (left() == 0) break;
+      auto b = static_cast<unsigned char>(s_[pos_++]);
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    ok_ = false;
+    return 0;
+  }
+
+ private:
+  std::string_view s_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+}  // namespace
+
+const char* to_string(Method m) {
+  switch (m) {
+    case Method::Bayes: return "bayes";
+    case Method::Logistic: return "logistic";
+    case Method::Combined: return "combined";
+  }
+  return "?";
+}
+
+Model::Model(const Options& opt) : opt_(opt) {
+  opt_.hash_bits = std::clamp<uint32_t>(opt_.hash_bits, 10, 26);
+  size_t dim = (size_t{1} << opt_.hash_bits) + 1;
+  z_.assign(dim, 0.0f);
+  n_.assign(dim, 0.0f);
+}
+
+Model::Model(Model&& other) noexcept {
+  std::unique_lock lock(other.mu_);
+  opt_ = other.opt_;
+  nspam_ = other.nspam_;
+  nham_ = other.nham_;
+  bayes_ = std::move(other.bayes_);
+  z_ = std::move(other.z_);
+  n_ = std::move(other.n_);
+}
+
+Model& Model::operator=(Model&& other) noexcept {
+  if (this == &other) return *this;
+  std::scoped_lock lock(mu_, other.mu_);
+  opt_ = other.opt_;
+  nspam_ = other.nspam_;
+  nham_ = other.nham_;
+  bayes_ = std::move(other.bayes_);
+  z_ = std::move(other.z_);
+  n_ = std::move(other.n_);
+  return *this;
+}
+
+void Model::set_method(Method m) {
+  std::unique_lock lock(mu_);
+  opt_.method = m;
+}
+
+void Model::learn(const message::Message& msg, bool is_spam) { learn(extract(msg, opt_.tokenizer), is_spam); }
+
+void Model::learn(const Features& f, bool is_spam) {
+  std::unique_lock lock(mu_);
+  (is_spam ? nspam_ : nham_)++;
+  for (uint64_t h : f.hashes) {
+    Counts& c = bayes_[h];
+    if (is_spam) ++c.spam;
+    else ++c.ham;
+  }
+  ftrl_update_locked(f, is_spam);
+}
+
+void Model::unlearn(const Features& f, bool was_spam) {
+  std::unique_lock lock(mu_);
+  uint64_t& n = was_spam ? nspam_ : nham_;
+  if (n == 0) return;
+  --n;
+  for (uint64_t h : f.hashes) {
+    auto it = bayes_.find(h);
+    if (it == bayes_.end()) continue;
+    uint32_t& c = was_spam ? it->second.spam : it->second.ham;
+    if (c > 0) --c;
+    if (it->second.spam == 0 && it->second.ham == 0) bayes_.erase(it);
+  }
+}
+
+void Model::train(const std::vector<Features>& examples, const std::vector<bool>& is_spam, int epochs) {
+  std::unique_lock lock(mu_);
+  for (size_t i = 0; i < examples.size(); ++i) {
+    (is_spam[i] ? nspam_ : nham_)++;
+    for (uint64_t h : examples[i].hashes) {
+      Counts& c = bayes_[h];
+      if (is_spam[i]) ++c.spam;
+      else ++c.ham;
+    }
+  }
+  std::vector<size_t> order(examples.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(42);
+  for (int e = 0; e < epochs; ++e) {
+    std::shuffle(order.begin(), order.end(), rng);
+    for (size_t i : order) ftrl_update_locked(examples[i], is_spam[i]);
+  }
+}
+
+float Model::weight(size_t i) const {
+  float z = z_[i];
+  if (std::fabs(z) <= opt_.l1) return 0.0f;
+  double sign = z < 0 ? -1.0 : 1.0;
+  return static_cast<float>(-(z - sign * opt_.l1) / ((opt_.beta + std::sqrt(n_[i])) / opt_.alpha + opt_.l2));
+}
+
+double Model::logistic_margin_locked(const Features& f) const {
+  const size_t mask = (size_t{1} << opt_.hash_bits) - 1;
+  const double x = f.hashes.empty() ? 0.0 : 1.0 / std::sqrt(static_cast<double>(f.hashes.size()));
+  double margin = weight(mask + 1);  // bias
+  for (uint64_t h : f.hashes) margin += weight(h & mask) * x;
+  return margin;
+}
+
+void Model::ftrl_update_locked(const Features& f, bool is_spam) {
+  const size_t mask = (size_t{1} << opt_.hash_bits) - 1;
+  const double x = f.hashes.empty() ? 0.0 : 1.0 / std::sqrt(static_cast<double>(f.hashes.size()));
+  const double p = sigmoid(logistic_margin_locked(f));
+  const double gbase = p - (is_spam ? 1.0 : 0.0);
+  auto update = [&](size_t i, double xi) {
+    double g = gbase * xi;
+    double w = weight(i);
+    double sigma = (std::sqrt(n_[i] + g * g) - std::sqrt(n_[i])) / opt_.alpha;
+    z_[i] = static_cast<float>(z_[i] + g - sigma * w);
+    n_[i] = static_cast<float>(n_[i] + g * g);
+  };
+  update(mask + 1, 1.0);
+  for (uint64_t h : f.hashes) update(h & mask, x);
+}
+
+double Model::bayes_locked(const Features& f, double* score) const {
+  const double ns = static_cast<double>(std::max<uint64_t>(nspam_, 1));
+  const double nh = static_cast<double>(std::max<uint64_t>(nham_, 1));
+  const double s = opt_.unknown_strength, x = opt_.unknown_prob;
+  std::vector<double> clues;
+  clues.reserve(256);
+  for (uint64_t h : f.hashes) {
+    auto it = bayes_.find(h);
+    if (it == bayes_.end()) continue;
+    double sr = it->second.spam / ns, hr = it->second.ham / nh;
+    if (sr + hr <= 0) continue;
+    double p = sr / (sr + hr);
+    double n = it->second.spam + it->second.ham;
+    double fw = (s * x + n * p) / (s + n);
+    if (std::fabs(fw - 0.5) >= opt_.min_deviation) clues.push_back(fw);
+  }
+  if (clues.size() > opt_.max_clues) {
+    std::nth_element(clues.begin(), clues.begin() + opt_.max_clues, clues.end(),
+                     [](double a, double b) { return std::fabs(a - 0.5) > std::fabs(b - 0.5); });
+    clues.resize(opt_.max_clues);
+  }
+  if (clues.empty()) {
+    if (score) *score = 0;
+    return 0.5;
+  }
+  double sum_ln_f = 0, sum_ln_1f = 0;
+  for (double fw : clues) {
+    sum_ln_f += std::log(fw);
+    sum_ln_1f += std::log1p(-fw);
+  }
+  const size_t v = 2 * clues.size();
+  const double ln_qh = ln_chi2q(-2.0 * sum_ln_f, v);   // small when the clues are hammy
+  const double ln_qs = ln_chi2q(-2.0 * sum_ln_1f, v);  // small when the clues are spammy
+  if (score) *score = ln_qh - ln_qs;
+  return (1.0 + std::exp(ln_qh) - std::exp(ln_qs)) / 2.0;
+}
+
+Explanation Model::explain_locked(const Features& f) const {
+  Explanation e;
+  if (!trained_locked()) return e;
+  double bscore = 0;
+  e.bayes = bayes_locked(f, &bscore);
+  double margin = logistic_margin_locked(f);
+  e.logistic = sigmoid(margin);
+  switch (opt_.method) {
+    case Method::Bayes:
+      e.probability = e.bayes;
+      e.score = bscore;
+      break;
+    case Method::Logistic:
+      e.probability = e.logistic;
+      e.score = margin;
+      break;
+    case Method::Combined: {
+      double lb = logit(std::clamp(e.bayes, 1e-4, 1 - 1e-4));
+      double s = opt_.bayes_weight * lb + (1.0 - opt_.bayes_weight) * margin;
+      e.probability = sigmoid(s);
+      e.score = s + 1e-3 * std::clamp(bscore, -1e3, 1e3);
+      break;
+    }
+  }
+  return e;
+}
+
+Explanation Model::explain(const Features& f) const {
+  std::shared_lock lock(mu_);
+  return explain_locked(f);
+}
+
+double Model::classify(const message::Message& msg) const { return classify(extract(msg, opt_.tokenizer)); }
+
+double Model::classify(const Features& f) const {
+  std::shared_lock lock(mu_);
+  return explain_locked(f).probability;
+}
+
+bool Model::trained_locked() const { return nspam_ >= opt_.min_examples && nham_ >= opt_.min_examples; }
+
+bool Model::trained() const {
+  std::shared_lock lock(mu_);
+  return trained_locked();
+}
+
+uint64_t Model::spam_examples() const {
+  std::shared_lock lock(mu_);
+  return nspam_;
+}
+
+uint64_t Model::ham_examples() const {
+  std::shared_lock lock(mu_);
+  return nham_;
+}
+
+size_t Model::bayes_features() const {
+  std::shared_lock lock(mu_);
+  return bayes_.size();
+}
+
+std::string Model::serialize() const {
+  std::shared_lock lock(mu_);
+  Writer w;
+  w.raw(kMagic, 4);
+  w.fixed<uint16_t>(kFormatVersion);
+  w.fixed<uint8_t>(static_cast<uint8_t>(opt_.method));
+  w.fixed<double>(opt_.unknown_strength);
+  w.fixed<double>(opt_.unknown_prob);
+  w.fixed<double>(opt_.min_deviation);
+  w.fixed<uint32_t>(opt_.max_clues);
+  w.fixed<uint32_t>(opt_.hash_bits);
+  w.fixed<double>(opt_.alpha);
+  w.fixed<double>(opt_.beta);
+  w.fixed<double>(opt_.l1);
+  w.fixed<double>(opt_.l2);
+  w.fixed<double>(opt_.bayes_weight);
+  w.fixed<uint32_t>(opt_.min_examples);
+  w.varint(opt_.tokenizer.max_words);
+  w.varint(opt_.tokenizer.osb_window);
+  w.varint(opt_.tokenizer.min_word_bytes);
+  w.varint(opt_.tokenizer.max_word_bytes);
+  w.varint(nspam_);
+  w.varint(nham_);
+
+  std::vector<std::pair<uint64_t, Counts>> entries(bayes_.begin(), bayes_.end());
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  w.varint(entries.size());
+  uint64_t prev = 0;
+  for (const auto& [key, c] : entries) {
+    w.varint(key - prev);
+    prev = key;
+    w.varint(c.spam);
+    w.varint(c.ham);
+  }
+  size_t nonzero = 0;
+  for (size_t i = 0; i < z_.size(); ++i) nonzero += (z_[i] != 0.0f || n_[i] != 0.0f);
+  w.varint(nonzero);
+  size_t prev_i = 0;
+  for (size_t i = 0; i < z_.size(); ++i) {
+    if (z_[i] == 0.0f && n_[i] == 0.0f) continue;
+    w.varint(i - prev_i);
+    prev_i = i;
+    w.fixed<float>(z_[i]);
+    w.fixed<float>(n_[i]);
+  }
+  w.fixed<uint64_t>(fnv1a(w.out));
+  return std::move(w.out);
+}
+
+Result<Model> Model::deserialize(std::string_view blob) {
+  if (blob.size() < 4 + 2 + 8 || std::memcmp(blob.data(), kMagic, 4) != 0)
+    return Status::error("classifier model: not a model blob (bad magic)");
+  {
+    Reader tail(blob.substr(blob.size() - 8));
+    if (tail.fixed<uint64_t>() != fnv1a(blob.substr(0, blob.size() - 8)))
+      return Status::error("classifier model: checksum mismatch (truncated or corrupt)");
+  }
+  Reader r(blob.substr(4, blob.size() - 12));
+  auto version = r.fixed<uint16_t>();
+  if (version != kFormatVersion)
+    return Status::error("classifier model: unsupported format version " + std::to_string(version));
+  Options opt;
+  auto method = r.fixed<uint8_t>();
+  if (method > 2) return Status::error("classifier model: unknown method");
+  opt.method = static_cast<Method>(method);
+  opt.unknown_strength = r.fixed<double>();
+  opt.unknown_prob = r.fixed<double>();
+  opt.min_deviation = r.fixed<double>();
+  opt.max_clues = r.fixed<uint32_t>();
+  opt.hash_bits = r.fixed<uint32_t>();
+  opt.alpha = r.fixed<double>();
+  opt.beta = r.fixed<double>();
+  opt.l1 = r.fixed<double>();
+  opt.l2 = r.fixed<double>();
+  opt.bayes_weight = r.fixed<double>();
+  opt.min_examples = r.fixed<uint32_t>();
+  opt.tokenizer.max_words = r.varint();
+  opt.tokenizer.osb_window = r.varint();
+  opt.tokenizer.min_word_bytes = r.varint();
+  opt.tokenizer.max_word_bytes = r.varint();
+  if (!r.ok() || opt.hash_bits < 10 || opt.hash_bits > 26 || !(opt.alpha > 0) || opt.tokenizer.osb_window > 16)
+    return Status::error("classifier model: bad options");
+  Model m(opt);
+  m.nspam_ = r.varint();
+  m.nham_ = r.varint();
+  uint64_t entries = r.varint();
+  if (!r.ok() || entries > r.left()) return Status::error("classifier model: bad Bayes table size");
+  m.bayes_.reserve(entries);
+  uint64_t key = 0;
+  for (uint64_t i = 0; i < entries && r.ok(); ++i) {
+    key += r.varint();
+    Counts c;
+    c.spam = static_cast<uint32_t>(r.varint());
+    c.ham = static_cast<uint32_t>(r.varint());
+    m.bayes_[key] = c;
+  }
+  uint64_t nonzero = r.varint();
+  if (!r.ok() || nonzero > m.z_.size()) return Status::error("classifier model: bad weight table size");
+  size_t idx = 0;
+  for (uint64_t i = 0; i < nonzero && r.ok(); ++i) {
+    idx += r.varint();
+    if (idx >= m.z_.size()) return Status::error("classifier model: weight index out of range");
+    m.z_[idx] = r.fixed<float>();
+    m.n_[idx] = r.fixed<float>();
+  }
+  if (!r.ok() || r.left() != 0) return Status::error("classifier model: truncated or trailing data");
+  return Result<Model>(std::move(m));
+}
+
+}  // namespace mm::classifier

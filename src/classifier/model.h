@@ -1,0 +1,113 @@
+// The statistical spam classifier: two learners over the same hashed features, kept side by side.
+//  - Bayes: per-feature spam/ham message counts (unigrams and OSB sparse bigrams), Robinson's
+//    f(w) with Fisher's chi-square combining of the strongest clues (SpamBayes-style).
+//  - Logistic: logistic regression over the features hashed into 2^bits weights, trained online by
+//    FTRL-Proximal (per-coordinate learning rates).
+// Which one classify() uses is Options::method (chosen by measurement: bench/accuracy).
+// learn() is for training and online feedback; classify() is const and safe to call from many
+// threads at once, also while another thread learns (a shared_mutex guards the tables).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "classifier/tokenizer.h"
+#include "message/message.h"
+#include "util/status.h"
+
+namespace mm::classifier {
+
+enum class Method : uint8_t { Bayes = 0, Logistic = 1, Combined = 2 };
+const char* to_string(Method);
+
+struct Options {
+  Method method = Method::Combined;
+  // Bayes (Robinson / SpamBayes defaults).
+  double unknown_strength = 0.45;  // s
+  double unknown_prob = 0.5;       // x
+  double min_deviation = 0.1;      // clues with |f - 0.5| below this are ignored
+  uint32_t max_clues = 150;
+  // Logistic regression (FTRL-Proximal).
+  uint32_t hash_bits = 21;  // 2^21 weights
+  double alpha = 10.0, beta = 1.0, l1 = 0.0, l2 = 1.0;
+  // Combined: logit(p) = bayes_weight * logit(p_bayes) + (1 - bayes_weight) * margin_logistic.
+  double bayes_weight = 0.5;
+  // Below this many spam or ham examples the model is "untrained": classify() returns 0.5.
+  uint32_t min_examples = 50;
+  TokenizerOptions tokenizer = default_tokenizer();
+  // Sparse bigrams measured worse on the benchmark corpus (bench/accuracy): off by default.
+  static TokenizerOptions default_tokenizer() {
+    TokenizerOptions t;
+    t.osb_window = 0;
+    return t;
+  }
+};
+
+struct Explanation {
+  double probability = 0.5;
+  double bayes = 0.5, logistic = 0.5;
+  double score = 0;  // continuous ranking score (log-odds-like; higher = spammier)
+};
+
+class Model {
+ public:
+  Model() : Model(Options{}) {}
+  explicit Model(const Options& opt);
+  Model(Model&& other) noexcept;
+  Model& operator=(Model&& other) noexcept;
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const Options& options() const { return opt_; }
+  void set_method(Method m);  // the method is a choice of classify(), not of what is learnt
+
+  // Learns one message (both learners). Relearning with the opposite label is the caller's choice
+  // (unlearn() first to correct a message learnt with the wrong label).
+  void learn(const message::Message& msg, bool is_spam);
+  void learn(const Features& f, bool is_spam);
+  // Reverses an earlier learn() of the same message with the same label (Bayes counts only; the
+  // logistic weights then learn the corrected label as new evidence).
+  void unlearn(const Features& f, bool was_spam);
+  // Batch training (benchmarks, `mailmoat train`): Bayes counts once, the logistic learner
+  // `epochs` passes in a deterministic shuffled order.
+  void train(const std::vector<Features>& examples, const std::vector<bool>& is_spam, int epochs = 20);
+
+  // Spam probability in [0, 1]; 0.5 when the model is untrained.
+  double classify(const message::Message& msg) const;
+  double classify(const Features& f) const;
+  Explanation explain(const Features& f) const;
+
+  bool trained() const;
+  uint64_t spam_examples() const;
+  uint64_t ham_examples() const;
+  size_t bayes_features() const;
+
+  // Compact binary form: magic "MMCL", format version, options, counts, the Bayes table (sorted
+  // keys, delta + varint coded) and the non-zero FTRL state; a checksum at the end.
+  std::string serialize() const;
+  static Result<Model> deserialize(std::string_view blob);
+  static constexpr uint16_t kFormatVersion = 1;
+
+ private:
+  struct Counts {
+    uint32_t spam = 0, ham = 0;
+  };
+  double bayes_locked(const Features& f, double* score) const;
+  double logistic_margin_locked(const Features& f) const;
+  void ftrl_update_locked(const Features& f, bool is_spam);
+  Explanation explain_locked(const Features& f) const;
+  bool trained_locked() const;
+  float weight(size_t i) const;
+
+  Options opt_;
+  mutable std::shared_mutex mu_;
+  uint64_t nspam_ = 0, nham_ = 0;
+  std::unordered_map<uint64_t, Counts> bayes_;
+  std::vector<float> z_, n_;  // FTRL state, 2^hash_bits + 1 (last: bias)
+};
+
+}  // namespace mm::classifier

@@ -1,0 +1,447 @@
+#include "classifier/tokenizer.h"
+
+#include <libpsl.h>
+#include <unicode/uchar.h>
+#include <unicode/uscript.h>
+#include <unicode/utf8.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace mm::classifier {
+namespace {
+
+constexpr uint64_t kFnvOffset = 1469598103934665603ULL;
+constexpr uint64_t kFnvPrime = 1099511628211ULL;
+
+uint64_t mix64(uint64_t x) {  // splitmix64 finaliser
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+uint64_t pair_hash(uint64_t a, uint64_t b, size_t distance) {
+  return mix64(a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL) * 31 ^ (distance << 56));
+}
+
+std::string lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '"' || s.front() == '<'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '"' || s.back() == '>' ||
+                        s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
+  return s;
+}
+
+// 0, 1, 2-3, 4-7, ... as "0", "1", "2", "4", ...
+std::string bucket(size_t n) {
+  if (n == 0) return "0";
+  size_t b = 1;
+  while (b * 2 <= n) b *= 2;
+  return std::to_string(b);
+}
+
+bool is_cjk(UChar32 c) {
+  UErrorCode err = U_ZERO_ERROR;
+  UScriptCode sc = uscript_getScript(c, &err);
+  if (U_FAILURE(err)) return false;
+  return sc == USCRIPT_HAN || sc == USCRIPT_HIRAGANA || sc == USCRIPT_KATAKANA || sc == USCRIPT_HANGUL;
+}
+
+void append_utf8(std::string& s, UChar32 c) {
+  char buf[U8_MAX_LENGTH];
+  int32_t n = 0;
+  UBool err = false;
+  U8_APPEND(buf, n, U8_MAX_LENGTH, c, err);
+  if (!err) s.append(buf, static_cast<size_t>(n));
+}
+
+bool is_ip(std::string_view host) {
+  if (host.empty()) return false;
+  if (host.front() == '[') return true;
+  return std::all_of(host.begin(), host.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+}
+
+const psl_ctx_t* psl() {
+  static const psl_ctx_t* ctx = psl_builtin();
+  return ctx;
+}
+
+// "a1b2-cc" -> "a9a9-a": the shape of an identifier, independent of its exact value.
+std::string shape(std::string_view s, size_t max = 24) {
+  std::string out;
+  char last = 0;
+  for (char c : s.substr(0, 64)) {
+    char k;
+    if (c >= '0' && c <= '9') k = '9';
+    else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) k = 'a';
+    else k = c;
+    if (k != last || (k != '9' && k != 'a')) out.push_back(k);
+    last = k;
+    if (out.size() >= max) break;
+  }
+  return out;
+}
+
+const message::Header* find_header(const message::Message& m, std::string_view name) {
+  for (const auto& h : m.headers) {
+    if (h.name.size() != name.size()) continue;
+    bool eq = true;
+    for (size_t i = 0; i < name.size() && eq; ++i) {
+      char a = h.name[i], b = name[i];
+      if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+      eq = a == b;
+    }
+    if (eq) return &h;
+  }
+  return nullptr;
+}
+
+struct Collector {
+  const TokenizerOptions& opt;
+  std::vector<std::string> tokens;
+  std::vector<std::vector<std::string>> streams;  // word sequences for sparse bigrams
+
+  void add(std::string t) { tokens.push_back(std::move(t)); }
+  void add_prefixed(std::string_view prefix, const std::vector<std::string>& words) {
+    for (const auto& w : words) tokens.push_back(std::string(prefix) + w);
+  }
+
+  void host_tokens(std::string_view prefix, std::string_view host) {
+    if (host.empty()) return;
+    std::string h = lower_ascii(host);
+    add(std::string(prefix) + "host:" + h);
+    if (is_ip(h)) {
+      add(std::string(prefix) + "ip");
+      return;
+    }
+    add(std::string(prefix) + "dom:" + registrable_domain(h));
+  }
+
+  // Case and shape statistics of a text: share of capitals among letters.
+  void caps_tokens(std::string_view prefix, std::string_view text) {
+    size_t upper = 0, letters = 0;
+    for (char c : text.substr(0, 20000)) {
+      if (c >= 'A' && c <= 'Z') ++upper, ++letters;
+      else if (c >= 'a' && c <= 'z') ++letters;
+    }
+    if (letters < 20) return;
+    add(std::string(prefix) + "caps:" + std::to_string(upper * 10 / letters));
+  }
+};
+
+void headers(const message::Message& m, Collector& c) {
+  // Subject.
+  std::vector<std::string> words;
+  split_words(m.subject, words, c.opt);
+  if (m.subject.empty()) c.add("s:empty");
+  c.add_prefixed("s:", words);
+  c.caps_tokens("s:", m.subject);
+  if (m.subject.find('!') != std::string::npos) c.add("s:bang");
+  if (m.subject.find('$') != std::string::npos) c.add("s:dollar");
+  c.add("s:len:" + bucket(words.size()));
+  c.streams.push_back(std::move(words));
+
+  // Sender.
+  if (m.from.address.empty()) {
+    c.add("h:from:none");
+  } else {
+    c.add("h:from:addr:" + lower_ascii(m.from.address));
+    c.host_tokens("h:from:", m.from.domain);
+    auto at = m.from.address.find('@');
+    c.add("h:from:local:" + shape(m.from.address.substr(0, at)));
+  }
+  if (m.from.display.empty()) {
+    c.add("h:from:noname");
+  } else {
+    std::vector<std::string> name;
+    split_words(m.from.display, name, c.opt);
+    c.add_prefixed("h:from:name:", name);
+    if (m.from.display.find('@') != std::string::npos) c.add("h:from:name-has-at");
+  }
+  for (const auto& r : m.reply_to) {
+    c.host_tokens("h:replyto:", r.domain);
+    if (!m.from.domain.empty() && registrable_domain(r.domain) != registrable_domain(m.from.domain))
+      c.add("h:replyto:differs");
+  }
+  size_t rcpts = m.to.size() + m.cc.size();
+  c.add("h:rcpts:" + bucket(rcpts));
+  if (m.to.empty()) c.add("h:to:none");
+
+  // Message-ID: domain and shape of the left side.
+  if (m.message_id.empty()) {
+    c.add("h:mid:none");
+  } else {
+    std::string_view id = trim(m.message_id);
+    auto at = id.rfind('@');
+    if (at == std::string_view::npos) {
+      c.add("h:mid:noat");
+    } else {
+      c.host_tokens("h:mid:", lower_ascii(id.substr(at + 1)));
+      c.add("h:mid:shape:" + shape(id.substr(0, at)));
+    }
+  }
+  if (m.date == 0) c.add("h:date:bad");
+  else if (auto* d = find_header(m, "date")) {
+    std::string_view v = trim(d->raw);
+    auto sp = v.rfind(' ');
+    if (sp != std::string_view::npos) c.add("h:date:tz:" + lower_ascii(v.substr(sp + 1, 8)));
+  }
+
+  // Software and priority markers.
+  for (const char* name : {"x-mailer", "user-agent"}) {
+    if (auto* h = find_header(m, name)) {
+      std::vector<std::string> w;
+      split_words(h->value, w, c.opt);
+      if (w.size() > 6) w.resize(6);
+      c.add_prefixed("h:ua:", w);
+      c.add("h:ua:shape:" + shape(h->value, 40));
+    }
+  }
+  for (const char* name : {"x-priority", "x-msmail-priority", "importance", "precedence"}) {
+    if (auto* h = find_header(m, name)) {
+      std::vector<std::string> w;
+      split_words(h->value, w, c.opt);
+      c.add(std::string("h:") + name + ":" + (w.empty() ? std::string("-") : w.front()));
+    }
+  }
+  if (find_header(m, "list-unsubscribe")) c.add("h:list-unsubscribe");
+  if (auto* h = find_header(m, "list-id")) {
+    std::string_view v = h->value;
+    auto lt = v.rfind('<');
+    if (lt != std::string_view::npos) v = v.substr(lt);
+    c.add("h:list-id:" + lower_ascii(trim(v)));
+  }
+  if (!find_header(m, "mime-version")) c.add("h:no-mime-version");
+  if (auto* h = find_header(m, "content-type")) {
+    std::string v = lower_ascii(trim(h->value));
+    auto semi = v.find(';');
+    c.add("h:ct:" + std::string(trim(v.substr(0, semi))));
+    if (v.find("boundary=\"----=_nextpart_") != std::string::npos) c.add("h:ct:boundary-nextpart");
+  }
+}
+
+void structure(const message::Message& m, Collector& c) {
+  if (m.has_html && !m.has_plain) c.add("html-only");
+  else if (m.has_html) c.add("html-and-plain");
+  else if (m.has_plain) c.add("plain-only");
+  else c.add("no-text");
+  c.add("parts:" + bucket(m.parts.size()));
+  size_t attachments = 0;
+  for (const auto& p : m.parts) {
+    c.add("ct:" + p.content_type);
+    if (!p.charset.empty()) c.add("cs:" + p.charset);
+    if (!p.transfer_encoding.empty()) c.add("cte:" + lower_ascii(p.transfer_encoding));
+    if (p.is_attachment) {
+      ++attachments;
+      c.add("att:ct:" + p.content_type);
+      auto dot = p.filename.rfind('.');
+      if (dot != std::string::npos && p.filename.size() - dot <= 8)
+        c.add("att:ext:" + lower_ascii(p.filename.substr(dot + 1)));
+      else if (!p.filename.empty())
+        c.add("att:ext:none");
+    }
+  }
+  c.add("att:n:" + bucket(attachments));
+  for (const auto& f : m.findings) c.add("find:" + f);
+  if (m.raw) c.add("size:" + bucket(m.raw->size() / 256));
+
+  // Links.
+  c.add("url:n:" + bucket(m.links.size()));
+  std::vector<std::string> doms;
+  size_t n = 0;
+  for (const auto& l : m.links) {
+    if (++n > 200) break;
+    std::string_view href = l.href;
+    auto colon = href.find(':');
+    if (colon != std::string_view::npos && colon < 12) {
+      std::string scheme = lower_ascii(href.substr(0, colon));
+      if (scheme != "http" && scheme != "https") c.add("url:scheme:" + scheme);
+    }
+    if (l.host.empty()) continue;
+    c.host_tokens("url:", l.host);
+    doms.push_back(registrable_domain(l.host));
+    // Path words: "remove", "cgi-bin", "unsubscribe", ...
+    auto slash = href.find('/', href.find("//") == std::string_view::npos ? 0 : href.find("//") + 2);
+    if (slash != std::string_view::npos) {
+      std::vector<std::string> w;
+      split_words(href.substr(slash, 200), w, c.opt);
+      if (w.size() > 8) w.resize(8);
+      c.add_prefixed("url:w:", w);
+    }
+    if (l.from_html && !l.text.empty()) {
+      // Visible text that names a different domain than the href.
+      std::string t = lower_ascii(trim(l.text));
+      auto p = t.find("://");
+      if (p != std::string::npos) t = t.substr(p + 3);
+      if (t.rfind("www.", 0) == 0 || p != std::string::npos) {
+        auto end = t.find_first_of("/ ?#:");
+        std::string host = t.substr(0, end);
+        if (registrable_domain(host) != registrable_domain(l.host)) c.add("url:text-mismatch");
+      }
+    }
+    if (l.hidden) c.add("url:hidden");
+  }
+  std::sort(doms.begin(), doms.end());
+  doms.erase(std::unique(doms.begin(), doms.end()), doms.end());
+  c.add("url:doms:" + bucket(doms.size()));
+  c.add("img:n:" + bucket(m.images.size()));
+  n = 0;
+  for (const auto& src : m.images) {
+    if (++n > 50) break;
+    std::string_view s = src;
+    auto p = s.find("://");
+    if (p == std::string_view::npos) {
+      if (s.rfind("cid:", 0) == 0) c.add("img:cid");
+      continue;
+    }
+    s = s.substr(p + 3);
+    c.host_tokens("img:", s.substr(0, s.find_first_of("/:?#")));
+  }
+  if (!m.forms.empty()) c.add("form:present");
+}
+
+void body(const message::Message& m, Collector& c) {
+  const std::string& text = m.body_text();
+  std::vector<std::string> words;
+  split_words(text, words, c.opt);
+  if (words.size() > c.opt.max_words) words.resize(c.opt.max_words);
+  c.add("words:" + bucket(words.size()));
+  c.caps_tokens("b:", text);
+  size_t bangs = static_cast<size_t>(std::count(text.begin(), text.end(), '!'));
+  c.add("b:bangs:" + bucket(bangs));
+  c.tokens.insert(c.tokens.end(), words.begin(), words.end());
+  c.streams.push_back(std::move(words));
+  if (!m.hidden_text.empty()) {
+    std::vector<std::string> hidden;
+    split_words(m.hidden_text, hidden, c.opt);
+    if (hidden.size() > 300) hidden.resize(300);
+    c.add("hidden:" + bucket(hidden.size()));
+    c.add_prefixed("hid:", hidden);
+  }
+}
+
+Collector collect(const message::Message& m, const TokenizerOptions& opt) {
+  Collector c{opt, {}, {}};
+  headers(m, c);
+  structure(m, c);
+  body(m, c);
+  return c;
+}
+
+}  // namespace
+
+uint64_t hash_token(std::string_view s) {
+  uint64_t h = kFnvOffset;
+  for (unsigned char ch : s) {
+    h ^= ch;
+    h *= kFnvPrime;
+  }
+  return mix64(h);
+}
+
+std::string registrable_domain(std::string_view host) {
+  std::string h = lower_ascii(host);
+  while (!h.empty() && h.back() == '.') h.pop_back();
+  if (h.empty() || is_ip(h)) return h;
+  const char* r = psl_registrable_domain(psl(), h.c_str());
+  return r ? std::string(r) : h;
+}
+
+void split_words(std::string_view text, std::vector<std::string>& out, const TokenizerOptions& opt) {
+  std::string word;
+  size_t word_chars = 0;
+  std::vector<std::string> cjk;  // current run of CJK characters
+
+  auto flush_word = [&] {
+    while (!word.empty() && (word.back() == '.' || word.back() == '-' || word.back() == '\'' ||
+                             word.back() == '_' || word.back() == '@'))
+      word.pop_back();
+    if (word.size() > opt.max_word_bytes) {
+      out.push_back("skip:" + word.substr(0, 1) + ":" + std::to_string(word.size() / 10 * 10));
+    } else if (word.size() >= opt.min_word_bytes || (word_chars == 1 && word.size() > 1)) {
+      out.push_back(word);
+      auto at = word.find('@');
+      if (at != std::string::npos && at > 0 && at + 1 < word.size())
+        out.push_back("email:dom:" + registrable_domain(word.substr(at + 1)));
+    }
+    word.clear();
+    word_chars = 0;
+  };
+  auto flush_cjk = [&] {
+    if (cjk.size() == 1) out.push_back(cjk[0]);
+    for (size_t i = 0; i + 1 < cjk.size(); ++i) out.push_back(cjk[i] + cjk[i + 1]);
+    cjk.clear();
+  };
+
+  const auto* s = reinterpret_cast<const uint8_t*>(text.data());
+  const auto len = static_cast<int32_t>(std::min<size_t>(text.size(), INT32_MAX));
+  int32_t i = 0;
+  while (i < len) {
+    UChar32 c;
+    U8_NEXT(s, i, len, c);
+    if (c < 0) {  // invalid UTF-8: a boundary
+      flush_word();
+      flush_cjk();
+      continue;
+    }
+    if (c >= 0x2E80 && is_cjk(c)) {
+      flush_word();
+      std::string ch;
+      append_utf8(ch, c);
+      cjk.push_back(std::move(ch));
+      continue;
+    }
+    if (!cjk.empty()) flush_cjk();
+    if (u_isalnum(c) || c == '$') {
+      append_utf8(word, u_foldCase(c, U_FOLD_CASE_DEFAULT));
+      ++word_chars;
+    } else if (!word.empty() && (c == '\'' || c == '-' || c == '.' || c == '_' || c == '@')) {
+      word.push_back(static_cast<char>(c));
+    } else if (c == 0x2019 && !word.empty()) {  // typographic apostrophe
+      word.push_back('\'');
+    } else {
+      flush_word();
+    }
+  }
+  flush_word();
+  flush_cjk();
+}
+
+std::vector<std::string> tokenize(const message::Message& msg, const TokenizerOptions& opt) {
+  return collect(msg, opt).tokens;
+}
+
+Features extract(const message::Message& msg, const TokenizerOptions& opt) {
+  Collector c = collect(msg, opt);
+  Features f;
+  f.hashes.reserve(c.tokens.size() * 2);
+  for (const auto& t : c.tokens) f.hashes.push_back(hash_token(t));
+  if (opt.osb_window > 0) {
+    for (size_t si = 0; si < c.streams.size(); ++si) {
+      const auto& words = c.streams[si];
+      std::vector<uint64_t> h(words.size());
+      for (size_t i = 0; i < words.size(); ++i) h[i] = hash_token(words[i]) + si;
+      for (size_t i = 0; i < h.size(); ++i)
+        for (size_t d = 1; d <= opt.osb_window && i + d < h.size(); ++d)
+          f.hashes.push_back(pair_hash(h[i], h[i + d], d));
+    }
+  }
+  std::sort(f.hashes.begin(), f.hashes.end());
+  f.hashes.erase(std::unique(f.hashes.begin(), f.hashes.end()), f.hashes.end());
+  f.tokens = std::move(c.tokens);
+  return f;
+}
+
+}  // namespace mm::classifier

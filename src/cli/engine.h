@@ -1,0 +1,25 @@
+// Builds the scan engine from the configuration: the project's rules, the structural heuristics
+// and the statistical classifier (its model persisted in the store as the blob "classifier").
+#pragma once
+#include <memory>
+#include <string>
+
+#include "classifier/model.h"
+#include "config/config.h"
+#include "scan/engine.h"
+#include "store/store.h"
+
+namespace mm::cli {
+
+inline constexpr const char* kModelBlob = "classifier";
+
+struct ScanSetup {
+  std::shared_ptr<scan::Engine> engine;
+  std::shared_ptr<classifier::Model> model;  // shared with the "bayes" check
+  std::string summary;                       // "rules: 96 from rules/, classifier: 2938 examples"
+};
+
+// An error names what failed (a rule file line, a corrupt model).
+Result<ScanSetup> build_engine(const config::Config&, store::Store&);
+
+}  // namespace mm::cli

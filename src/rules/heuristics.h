@@ -1,0 +1,43 @@
+// The "heuristics" check: structural signs of unwanted mail computed in C++ (no regex): HTML-only
+// mail, link text naming one domain while the href goes to another, forms, IP-literal links,
+// link-heavy mail with little text, hidden text, Date and Message-ID anomalies, an address in
+// the From display name that is not the sender, shouting capitals, non-ASCII or mixed-script
+// subjects, zero-width characters, an empty body with an attachment, image-only HTML.
+// Each finding is one symbol with a small score and a detail.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "scan/check.h"
+
+namespace mm::rules {
+
+// Registrable domain ("eTLD+1", via libpsl) of a lower-case host; the host itself for IP
+// literals, single labels or hosts that are public suffixes.
+std::string registrable_domain(std::string_view host);
+// True for 1.2.3.4, [v6], 3232235777 (decimal) and 0x7f.0.0.1 style hosts.
+bool is_ip_literal(std::string_view host);
+// The host a link's visible text shows ("www.bank.example", "https://bank.example/login"),
+// lower-case, or "" when the text does not look like a URL or domain.
+std::string host_in_link_text(std::string_view text);
+
+struct HeuristicsOptions {
+  std::function<int64_t()> now;          // Unix seconds; default: the system clock
+  int64_t future_slack_s = 12 * 3600;    // Date later than now + this: DATE_IN_FUTURE
+  int64_t past_limit_s = 30 * 86400;     // Date earlier than now - this: DATE_IN_PAST
+};
+
+class HeuristicsCheck : public scan::Check {
+ public:
+  explicit HeuristicsCheck(HeuristicsOptions opt = {});
+  std::string name() const override { return "heuristics"; }
+  double max_abs_score() const override;
+  void run(const scan::Context& ctx, std::vector<scan::Symbol>& out) const override;
+
+ private:
+  HeuristicsOptions opt_;
+};
+
+}  // namespace mm::rules

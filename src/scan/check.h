@@ -1,0 +1,50 @@
+// The scan pipeline's unit: a check reads the parsed message and the SMTP facts and returns named,
+// scored, explained results ("symbols"). Checks hold no per-message state: run() is const and may
+// be called from several threads at once.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "message/message.h"
+
+namespace mm::scan {
+
+// What the SMTP session knew about the message.
+struct Envelope {
+  std::string client_ip;
+  std::string helo;
+  std::string sender;                   // "" = null sender
+  std::vector<std::string> recipients;
+  bool tls = false;
+  std::string tenant;
+};
+
+enum class Class { Clean, Bulk, Spam, Phishing, Malware, Unscannable };
+const char* to_string(Class);
+
+struct Symbol {
+  std::string name;     // UPPER_SNAKE, e.g. "BAYES_SPAM", "HTML_ONLY"
+  double score = 0;     // positive: spammy; negative: hammy
+  std::string detail;   // short human explanation: "probability 0.998", "href evil.test, text bank.example"
+  Class hint = Class::Clean;  // a class this symbol is evidence for (Bulk, Phishing, Malware, ...)
+};
+
+struct Context {
+  const message::Message& msg;
+  const Envelope& env;
+  const std::vector<Symbol>& prior;  // symbols of the checks this one depends on (and earlier ones)
+};
+
+class Check {
+ public:
+  virtual ~Check() = default;
+  virtual std::string name() const = 0;                                // unique, lower_snake
+  virtual std::vector<std::string> depends_on() const { return {}; }  // names of checks to run first
+  // Largest |score| the check can add in total; lets the engine stop early when the verdict is certain.
+  virtual double max_abs_score() const = 0;
+  // Appends this check's symbols. Must not throw for any message.
+  virtual void run(const Context& ctx, std::vector<Symbol>& out) const = 0;
+};
+
+}  // namespace mm::scan
