@@ -233,6 +233,7 @@ void iconv_convert(iconv_t cd, std::string_view in, std::string& tmp, TextStats&
 }  // namespace
 
 void append_clean_utf8(std::string_view in, std::string& out, TextStats& st) {
+  if (in.empty()) return;
   if (std::memchr(in.data(), '\r', in.size()) == nullptr && std::memchr(in.data(), 0, in.size()) == nullptr &&
       valid_utf8(in)) {
     out.append(in);

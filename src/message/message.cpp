@@ -388,7 +388,7 @@ std::shared_ptr<const Message> parse(std::shared_ptr<const std::string> raw, con
     const size_t crlf = in.find("\r\n\r\n");
     if (crlf != std::string_view::npos && (hdr_end == std::string_view::npos || crlf < hdr_end)) hdr_end = crlf;
     if (hdr_end == std::string_view::npos) hdr_end = in.size();
-    if (std::memchr(in.data(), 0, hdr_end) != nullptr) {
+    if (hdr_end > 0 && std::memchr(in.data(), 0, hdr_end) != nullptr) {
       note(*m, "nul_in_header");
       patched.assign(in);
       for (size_t i = 0; i < hdr_end; ++i)

@@ -115,6 +115,8 @@ struct TextStats {
 TextStats text_stats(std::string_view s, size_t cap = 256 << 10) {
   TextStats st;
   s = s.substr(0, cap);
+  // Pure ASCII (most mail): no other scripts, no zero-width characters.
+  if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) return st;
   int word_scripts = 0;
   size_t word_start = 0;
   auto end_word = [&](size_t at) {
