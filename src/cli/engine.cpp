@@ -25,7 +25,9 @@ Result<ScanSetup> build_engine(const config::Config& c, store::Store& st) {
   s.summary = "rules: " + std::to_string(rs.rules) + " from " + c.rules_dir + " (compiled in " +
               std::to_string(static_cast<int>(rs.compile_ms)) + " ms)";
   s.engine->add(std::make_unique<rules::RulesCheck>(*rules));
-  s.engine->add(std::make_unique<rules::HeuristicsCheck>());
+  rules::HeuristicsOptions hopt;
+  hopt.check_dates = c.date_checks;
+  s.engine->add(std::make_unique<rules::HeuristicsCheck>(std::move(hopt)));
 
   auto blob = st.get_blob(kModelBlob);
   if (blob) {

@@ -235,6 +235,7 @@ Result<Config> load(const std::string& path) {
     t.number("bulk_score", c.bulk_score);
     t.str("subject_tag", c.subject_tag);
     t.str("rules_dir", c.rules_dir);
+    t.boolean("date_checks", c.date_checks);
     if (c.reject_score < c.tag_score) errors.push_back("[scan] reject_score must not be below tag_score");
   }
   {

@@ -69,6 +69,7 @@ struct Config {
   double bulk_score = 1.0;       // bulk evidence >= this (below tag_score): class bulk
   std::string subject_tag = "[SPAM]";
   std::string rules_dir = "rules";  // *.rules files (relative: to the working directory)
+  bool date_checks = true;       // false: no DATE_IN_PAST/DATE_IN_FUTURE (benchmarks replaying old mail)
 
   // [log]
   std::string log_file;          // default <var>/log/mailmoat.jsonl ("-" = stderr only)

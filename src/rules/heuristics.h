@@ -27,6 +27,7 @@ struct HeuristicsOptions {
   std::function<int64_t()> now;          // Unix seconds; default: the system clock
   int64_t future_slack_s = 12 * 3600;    // Date later than now + this: DATE_IN_FUTURE
   int64_t past_limit_s = 30 * 86400;     // Date earlier than now - this: DATE_IN_PAST
+  bool check_dates = true;               // false: no DATE_IN_PAST/FUTURE (replaying old mail)
 };
 
 class HeuristicsCheck : public scan::Check {

@@ -14,6 +14,11 @@ QID = re.compile(r"queued as ([0-9A-Z]+)")
 MAX_SIZE = 10000
 
 
+def prepended(data: bytes) -> bytes:
+    """What mailmoat put in front of the message (its Received: and any verdict headers)."""
+    return data[:len(data) - len(harness.strip_received(data))]
+
+
 def dot_stuff(data: bytes) -> bytes:
     out = []
     for line in data.split(b"\r\n"):
@@ -112,7 +117,7 @@ class ProtocolTest(Base):
         m = self.sink.messages[0]
         self.assertEqual(sorted(m["rcpts"]), ["bob@acme.example", "carol@acme.example"])
         self.assertEqual(harness.strip_received(m["data"]), body)
-        self.assertIn(f"id {qid}".encode(), m["data"][:300])
+        self.assertIn(f"id {qid}".encode(), prepended(m["data"]))
 
     def test_two_pipelined_transactions_in_one_write(self):
         c = self.new_client()
@@ -205,7 +210,7 @@ class ProtocolTest(Base):
         m = self.sink.messages[0]
         self.assertEqual(m["sender"], "alice@sender.example")
         self.assertEqual(harness.strip_received(m["data"]), msg)
-        self.assertIn(f"with ESMTPS ({version} ".encode(), m["data"][:400])
+        self.assertIn(f"with ESMTPS ({version} ".encode(), prepended(m["data"]))
 
     def test_starttls_refused_inside_transaction(self):
         c = self.new_client()
@@ -404,7 +409,7 @@ class ProtocolTest(Base):
         c.send(msg + b".\r\nQUIT\r\n")
         self.assertEqual(self.codes(c.read_until_closed()), [250, 221])
         self.settle(1)
-        self.assertIn(b"([::1])", self.sink.messages[0]["data"][:200])
+        self.assertIn(b"from client.example ([::1])", prepended(self.sink.messages[0]["data"]))
 
 
 class TimeoutTest(Base):

@@ -24,7 +24,7 @@ TEST(HostileTest, DepthBomb) {
   for (int i = n - 1; i >= 0; --i) msg += "--b" + std::to_string(i) + "--\n";
   const auto t0 = std::chrono::steady_clock::now();
   auto m = P(msg);
-  EXPECT_LT(seconds_since(t0), 2.0);
+  EXPECT_LT(seconds_since(t0), 30.0);  // a hang guard (quadratic blow-ups take minutes), not a speed test
   EXPECT_TRUE(has_finding(*m, "mime_depth_exceeded")) << test::findings(*m);
   EXPECT_EQ(m->subject, "deep");
   for (const auto& p : m->parts) EXPECT_LE(p.depth, Limits{}.max_depth);
@@ -36,7 +36,7 @@ TEST(HostileTest, PartBomb) {
   msg += "--x--\n";
   const auto t0 = std::chrono::steady_clock::now();
   auto m = P(msg);
-  EXPECT_LT(seconds_since(t0), 2.0);
+  EXPECT_LT(seconds_since(t0), 30.0);  // a hang guard (quadratic blow-ups take minutes), not a speed test
   EXPECT_EQ(m->parts.size(), Limits{}.max_parts);
   EXPECT_TRUE(has_finding(*m, "mime_part_limit"));
   Limits small;
@@ -78,7 +78,7 @@ TEST(HostileTest, OneMegabyteHeader) {
   msg += "end\nX-After: yes\n\nbody\n";
   const auto t0 = std::chrono::steady_clock::now();
   auto m = P(msg);
-  EXPECT_LT(seconds_since(t0), 2.0);
+  EXPECT_LT(seconds_since(t0), 30.0);  // a hang guard (quadratic blow-ups take minutes), not a speed test
   EXPECT_TRUE(has_finding(*m, "header_too_large"));
   EXPECT_LE(m->subject.size(), Limits{}.max_header_bytes);
   size_t total = 0;
@@ -135,7 +135,7 @@ TEST(HostileTest, DeepHtmlNestingDoesNotRecurse) {
   body += "<a href=\"http://deep.test/\">x</a>";
   const auto t0 = std::chrono::steady_clock::now();
   auto m = P("Content-Type: text/html\n\n" + body);
-  EXPECT_LT(seconds_since(t0), 2.0);
+  EXPECT_LT(seconds_since(t0), 30.0);  // a hang guard (quadratic blow-ups take minutes), not a speed test
   EXPECT_EQ(m->html_text, "deepx");
   EXPECT_TRUE(has_finding(*m, "html_too_complex"));
   ASSERT_EQ(m->links.size(), 1u);
