@@ -155,6 +155,7 @@ int serve(const config::Config& c) {
   manager.start();
   loop.every(1000, [&] { gw.refresh(); });
   loop.every(30000, [&] { gw.rescan_pending(); });
+  loop.post([&] { gw.rescan_pending(); });  // what a previous run could not scan
   loop.every(3600 * 1000, [&] {
     store->get()->prune_events(now_us() - int64_t(c.tracking_retention_days) * 86400 * 1000000);
     if (auto st = spool.compact(3600); !st) log::warn("spool.compact_failed", JsonLine().add("error", st.message()));

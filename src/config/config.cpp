@@ -229,7 +229,7 @@ Result<Config> load(const std::string& path) {
     TableReader t(root, "scan", errors);
     t.boolean("enabled", c.scan_enabled);
     t.integer("threads", c.scan_threads, 1, 64);
-    t.integer("timeout_ms", c.scan_timeout_ms, 10, 600000);
+    t.integer("timeout_ms", c.scan_timeout_ms, 1, 600000);
     t.number("tag_score", c.tag_score);
     t.number("reject_score", c.reject_score);
     t.number("bulk_score", c.bulk_score);
