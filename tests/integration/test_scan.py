@@ -91,7 +91,8 @@ class ScanTest(unittest.TestCase):
         self.assertNotIn(b"[SPAM]", ham)
         # The verdict is in message tracking too.
         qid = QID.search(text.decode()).group(1)
-        track = self.gw.cli("track", "--id", qid, "--json").stdout
+        track = wait_until(lambda: (lambda t: t if '"scanned"' in t else None)(
+            self.gw.cli("track", "--id", qid, "--json").stdout), 10, what="tracking")
         scanned = [json.loads(line) for line in track.splitlines() if '"scanned"' in line]
         self.assertTrue(scanned and scanned[0]["detail"].startswith("clean score="), track)
 
@@ -140,8 +141,8 @@ class RejectAndRescanTest(unittest.TestCase):
             msg = reply.decode()
             self.assertRegex(msg, r"^5\.7\.1 Message refused as (spam|phishing) \(score \d+\.\d, reference [0-9A-Z]+\)")
             ref = re.search(r"reference ([0-9A-Z]+)", msg).group(1)
-            track = gw.cli("track", "--id", ref).stdout
-            self.assertIn("rejected", track)
+            wait_until(lambda: "rejected" in gw.cli("track", "--id", ref).stdout, 10,
+                       what="the rejection in message tracking")
             self.assertEqual(gw.queue_list(), [])
             self.assertEqual(sink.count(), 0)
         finally:
@@ -182,7 +183,8 @@ class RejectAndRescanTest(unittest.TestCase):
             self.assertIn(b"X-Mailmoat-Verdict:", data)
             self.assertTrue(data.endswith(b"line of text\r\n"))
             self.assertEqual(gw2.queue_list(), [])
-            self.assertIn("rescanned as", gw2.cli("track", "--id", qid).stdout)
+            wait_until(lambda: "rescanned as" in gw2.cli("track", "--id", qid).stdout, 10,
+                       what="the rescan in message tracking")
         finally:
             gw2.cleanup()
             sink.stop()
