@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
                " - a hosted email security gateway.\n"
                "Accepts mail for your tenants' domains, queues it durably and relays it to their servers."};
   app.require_subcommand(1);
+  app.fallthrough();  // -c works before or after the subcommand (inherited by every subcommand)
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
   std::string config_path;
   app.add_option("-c,--config", config_path,
