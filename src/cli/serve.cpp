@@ -215,6 +215,7 @@ int serve(const config::Config& c) {
 
   loop.run(c.io_threads);
 
+  gw.set_scanner(nullptr, nullptr);
   scan_pool.reset();  // finishes scans in flight while everything they use still exists
   control.stop();
   spool.flush();

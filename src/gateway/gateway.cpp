@@ -125,8 +125,8 @@ class InboundSession : public net::SessionHandler {
     a->detail = "from " + env.helo + " [" + info_.client_ip + "] size=" +
                 std::to_string(a->received.size() + a->data.size()) + (tls.active ? " " + tls.version : "") +
                 " sender=<" + m.sender + ">";
-    if (gw_.engine_ && gw_.pool_) {
-      gw_.scan_and_queue(std::move(a), std::move(done));
+    if (auto engine = gw_.scanner()) {
+      gw_.scan_and_queue(std::move(engine), std::move(a), std::move(done));
     } else {
       std::string body = a->received + a->data;
       gw_.spool_and_reply(std::move(a), std::move(body), "", std::move(done));
@@ -203,8 +203,13 @@ std::string verdict_detail(const scan::Verdict& v) {
 
 }  // namespace
 
-void Gateway::scan_and_queue(std::shared_ptr<Accepted> a, std::function<void(smtp::Reply)> done) {
-  auto engine = engine_;
+std::shared_ptr<const scan::Engine> Gateway::scanner() const {
+  std::lock_guard lk(dir_mu_);
+  return pool_ ? engine_ : nullptr;
+}
+
+void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::shared_ptr<Accepted> a,
+                             std::function<void(smtp::Reply)> done) {
   pool_->submit([this, a, engine, done = std::move(done)]() mutable {
     auto raw = std::make_shared<const std::string>(std::move(a->data));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.scan_timeout_ms);
@@ -243,7 +248,8 @@ void Gateway::scan_and_queue(std::shared_ptr<Accepted> a, std::function<void(smt
 }
 
 void Gateway::rescan_pending() {
-  if (!engine_ || !pool_ || rescanning_.exchange(true)) return;
+  auto engine = scanner();
+  if (!engine || rescanning_.exchange(true)) return;
   std::vector<queue::MessageMeta> todo;
   for (auto& m : spool_.list())
     if (m.scan_pending) todo.push_back(std::move(m));
@@ -251,7 +257,6 @@ void Gateway::rescan_pending() {
     rescanning_ = false;
     return;
   }
-  auto engine = engine_;
   pool_->submit([this, engine, todo = std::move(todo)] {
     for (auto& old : todo) {
       auto body = spool_.read_body(old.id);

@@ -54,13 +54,15 @@ class Gateway : public queue::Router {
   queue::Spool& spool_;
   ops::Tracker& tracker_;
   queue::QueueManager* queue_ = nullptr;
-  std::shared_ptr<const scan::Engine> engine_;
-  ThreadPool* pool_ = nullptr;
+  std::shared_ptr<const scan::Engine> engine_;  // guarded by dir_mu_ (swapped on reload)
+  ThreadPool* pool_ = nullptr;                   // set once, before serving
   std::atomic<bool> rescanning_{false};
 
   struct Accepted;  // what on_message knows about a message
   // Scans (on the pool), applies the default action table, spools and answers `done`.
-  void scan_and_queue(std::shared_ptr<Accepted> a, std::function<void(smtp::Reply)> done);
+  void scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::shared_ptr<Accepted> a,
+                      std::function<void(smtp::Reply)> done);
+  std::shared_ptr<const scan::Engine> scanner() const;  // null when scanning is off
   void spool_and_reply(std::shared_ptr<Accepted> a, std::string body, std::string verdict_detail,
                        std::function<void(smtp::Reply)> done);
   mutable std::mutex dir_mu_;
