@@ -238,16 +238,21 @@ def interop_message(tag):
 
 
 def split_received(data: bytes):
-    """(list of Received: fields at the top, rest of the message)."""
+    """(the Received: fields among the header fields the hops prepended, the rest of the message).
+    mailmoat may also prepend its verdict fields (X-Mailmoat-*, X-Spam-*) when scanning is on:
+    they are skipped; every other field must be the sender's own."""
     fields = []
     pos = 0
-    while data.startswith(b"Received:", pos):
+    while True:
+        head = data[pos:pos + 11].lower()
+        if not (head.startswith(b"received:") or head == b"x-mailmoat-" or head.startswith(b"x-spam-")):
+            return fields, data[pos:]
         end = data.index(b"\r\n", pos) + 2
         while data[end:end + 1] in (b" ", b"\t"):
             end = data.index(b"\r\n", end) + 2
-        fields.append(data[pos:end])
+        if head.startswith(b"received:"):
+            fields.append(data[pos:end])
         pos = end
-    return fields, data[pos:]
 
 
 @unittest.skipIf(postfix_unavailable(), postfix_unavailable() or "")
