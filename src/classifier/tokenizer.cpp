@@ -1,6 +1,5 @@
 #include "classifier/tokenizer.h"
 
-#include <libpsl.h>
 #include <unicode/uchar.h>
 #include <unicode/uscript.h>
 #include <unicode/utf8.h>
@@ -67,16 +66,6 @@ void append_utf8(std::string& s, UChar32 c) {
   if (!err) s.append(buf, static_cast<size_t>(n));
 }
 
-bool is_ip(std::string_view host) {
-  if (host.empty()) return false;
-  if (host.front() == '[') return true;
-  return std::all_of(host.begin(), host.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
-}
-
-const psl_ctx_t* psl() {
-  static const psl_ctx_t* ctx = psl_builtin();
-  return ctx;
-}
 
 // "a1b2-cc" -> "a9a9-a": the shape of an identifier, independent of its exact value.
 std::string shape(std::string_view s, size_t max = 24) {
@@ -122,7 +111,7 @@ struct Collector {
     if (host.empty()) return;
     std::string h = lower_ascii(host);
     add(std::string(prefix) + "host:" + h);
-    if (is_ip(h)) {
+    if (message::is_ip_literal(h)) {
       add(std::string(prefix) + "ip");
       return;
     }
@@ -349,14 +338,6 @@ uint64_t hash_token(std::string_view s) {
     h *= kFnvPrime;
   }
   return mix64(h);
-}
-
-std::string registrable_domain(std::string_view host) {
-  std::string h = lower_ascii(host);
-  while (!h.empty() && h.back() == '.') h.pop_back();
-  if (h.empty() || is_ip(h)) return h;
-  const char* r = psl_registrable_domain(psl(), h.c_str());
-  return r ? std::string(r) : h;
 }
 
 void split_words(std::string_view text, std::vector<std::string>& out, const TokenizerOptions& opt) {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "message/domain.h"
 #include "message/message.h"
 
 namespace mm::classifier {
@@ -34,8 +35,7 @@ Features extract(const message::Message& msg, const TokenizerOptions& opt = {});
 // CJK ideographs / kana / hangul become overlapping character bigrams. Appends to `out`.
 void split_words(std::string_view text, std::vector<std::string>& out, const TokenizerOptions& opt = {});
 
-// The registrable domain ("eTLD+1") of a host by the public suffix list; the host itself for IPs.
-std::string registrable_domain(std::string_view host);
+using message::registrable_domain;  // message/domain.h
 
 uint64_t hash_token(std::string_view s);
 

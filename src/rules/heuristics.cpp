@@ -1,6 +1,5 @@
 #include "rules/heuristics.h"
 
-#include <libpsl.h>
 
 #include <algorithm>
 #include <cctype>
@@ -55,14 +54,6 @@ constexpr Score kAll[] = {kHtmlOnly,     kLinkMismatch, kForm,          kIpLink,
 
 void emit(std::vector<Symbol>& out, const Score& s, std::string detail, double scale = 1.0) {
   out.push_back({s.name, s.score * scale, std::move(detail), s.hint});
-}
-
-const psl_ctx_t* psl() {
-  static const psl_ctx_t* ctx = [] {
-    const psl_ctx_t* c = psl_latest(nullptr);  // newest of the built-in and the system list
-    return c ? c : psl_builtin();
-  }();
-  return ctx;
 }
 
 size_t non_space(std::string_view s) {
@@ -177,37 +168,6 @@ std::string address_in(std::string_view s) {
 
 }  // namespace
 
-std::string registrable_domain(std::string_view host) {
-  std::string h = ascii_lower(host);
-  while (!h.empty() && h.back() == '.') h.pop_back();
-  if (h.empty() || is_ip_literal(h)) return h;
-  const char* r = psl_registrable_domain(psl(), h.c_str());
-  return r ? std::string(r) : h;
-}
-
-bool is_ip_literal(std::string_view host) {
-  if (host.empty()) return false;
-  if (host.front() == '[') return true;
-  // Every label numeric (decimal, octal 0…, or hex 0x…): inet_aton accepts all of these.
-  size_t labels = 0;
-  size_t start = 0;
-  while (start <= host.size()) {
-    size_t dot = host.find('.', start);
-    auto label = host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (label.empty()) return false;
-    bool hex = label.size() > 2 && label[0] == '0' && (label[1] == 'x' || label[1] == 'X');
-    for (size_t i = hex ? 2 : 0; i < label.size(); ++i) {
-      char c = label[i];
-      if (!(std::isdigit(static_cast<unsigned char>(c)) || (hex && std::isxdigit(static_cast<unsigned char>(c)))))
-        return false;
-    }
-    ++labels;
-    if (dot == std::string_view::npos) break;
-    start = dot + 1;
-  }
-  return labels >= 1 && labels <= 4;
-}
-
 std::string host_in_link_text(std::string_view text) {
   std::string t = ascii_lower(text);
   // Trim whitespace and decoration around a URL written as text.
@@ -240,7 +200,7 @@ std::string host_in_link_text(std::string_view text) {
       return "";
   std::string tld_s(tld);
   // The last label must be a real suffix (xn-- included): "file.pdf" or "v1.2" are not domains.
-  if (!psl_is_public_suffix2(psl(), tld_s.c_str(), PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE)) return "";
+  if (!message::is_public_suffix(tld_s)) return "";
   return std::string(host);
 }
 
@@ -250,7 +210,7 @@ HeuristicsCheck::HeuristicsCheck(HeuristicsOptions opt) : opt_(std::move(opt)) {
       return static_cast<int64_t>(
           std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
     };
-  (void)psl();  // load the suffix list now, not on the first message
+  (void)message::registrable_domain("warm.up.example");  // load the suffix list now, not on the first message
 }
 
 double HeuristicsCheck::max_abs_score() const {

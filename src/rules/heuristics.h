@@ -10,15 +10,13 @@
 #include <string>
 #include <string_view>
 
+#include "message/domain.h"
 #include "scan/check.h"
 
 namespace mm::rules {
 
-// Registrable domain ("eTLD+1", via libpsl) of a lower-case host; the host itself for IP
-// literals, single labels or hosts that are public suffixes.
-std::string registrable_domain(std::string_view host);
-// True for 1.2.3.4, [v6], 3232235777 (decimal) and 0x7f.0.0.1 style hosts.
-bool is_ip_literal(std::string_view host);
+using message::is_ip_literal;        // message/domain.h
+using message::registrable_domain;
 // The host a link's visible text shows ("www.bank.example", "https://bank.example/login"),
 // lower-case, or "" when the text does not look like a URL or domain.
 std::string host_in_link_text(std::string_view text);
