@@ -11,13 +11,14 @@ BayesScore bayes_score(double p) {
   if (p >= 0.8) {
     double l = -std::log10(std::max(1.0 - p, 1e-12));  // 0.7 at p=0.8, 2 at 0.99, 5 at 0.99999
     double s = l < 2.0 ? 2.0 + (l - std::log10(5.0)) * 4.0 / (2.0 - std::log10(5.0))
-                       : 6.0 + (std::min(l, 5.0) - 2.0) * 2.0 / 3.0;
-    return {"BAYES_SPAM", std::clamp(s, 2.0, 8.0)};
+                       : 6.0 + (std::min(l, 8.0) - 2.0) * 4.0 / 6.0;
+    return {"BAYES_SPAM", std::clamp(s, 2.0, 10.0)};
   }
   if (p <= 0.2) {
     double l = -std::log10(std::max(p, 1e-12));  // 0.7 at p=0.2, 2 at p=0.01
-    double s = -0.5 - (std::min(l, 2.0) - std::log10(5.0)) * 2.5 / (2.0 - std::log10(5.0));
-    return {"BAYES_HAM", std::clamp(s, -3.0, -0.5)};
+    double s = l < 2.0 ? -0.5 - (l - std::log10(5.0)) * 2.5 / (2.0 - std::log10(5.0))
+                       : -3.0 - (std::min(l, 8.0) - 2.0) * 0.5;
+    return {"BAYES_HAM", std::clamp(s, -6.0, -0.5)};
   }
   return {};
 }

@@ -11,11 +11,11 @@
 namespace mm::classifier {
 
 // The symbol for a probability: {"", 0} in the unsure middle. Scale:
-//   p >= 0.99    BAYES_SPAM  +6 .. +8 (8 at p >= 0.99999)
+//   p >= 0.99    BAYES_SPAM  +6 .. +10 (continuous in log10(1-p); 10 at p >= 1 - 1e-8)
 //   0.8 .. 0.99  BAYES_SPAM  +2 .. +6 (log-odds scale; 5.0, the default tag threshold, at p ~= 0.979)
 //   0.2 .. 0.8   nothing
 //   0.01 .. 0.2  BAYES_HAM   -0.5 .. -3
-//   p <= 0.01    BAYES_HAM   -3
+//   p <= 0.01    BAYES_HAM   -3 .. -6 (continuous in log10(p); -6 at p <= 1e-8)
 struct BayesScore {
   std::string name;
   double score = 0;
@@ -27,7 +27,7 @@ class BayesCheck : public scan::Check {
   // The model is shared with whoever trains it (online feedback); Model is internally synchronised.
   explicit BayesCheck(std::shared_ptr<const Model> model) : model_(std::move(model)) {}
   std::string name() const override { return "bayes"; }
-  double max_abs_score() const override { return 8.0; }
+  double max_abs_score() const override { return 10.0; }
   void run(const scan::Context& ctx, std::vector<scan::Symbol>& out) const override;
 
  private:

@@ -1,5 +1,7 @@
 // `mailmoat scan` and `mailmoat train`.
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -26,8 +28,22 @@ int scan_files(const config::Config& c, const std::vector<std::string>& files, b
   auto setup = build_engine(c, **st);
   if (!setup) return fail(setup.error());
   if (!json) std::printf("engine: %s\n", setup->summary.c_str());
-  int rc = 0;
+  // A directory stands for its files (sorted), so that every verdict names its file.
+  std::vector<std::string> paths;
   for (auto& f : files) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(f, ec)) {
+      paths.push_back(f);
+      continue;
+    }
+    std::vector<std::string> in_dir;
+    for (auto& e : std::filesystem::recursive_directory_iterator(f, ec))
+      if (e.is_regular_file()) in_dir.push_back(e.path().string());
+    std::sort(in_dir.begin(), in_dir.end());
+    paths.insert(paths.end(), in_dir.begin(), in_dir.end());
+  }
+  int rc = 0;
+  for (auto& f : paths) {
     std::vector<std::string> msgs;
     if (auto r = classifier::read_messages(f, msgs); !r) {
       std::fprintf(stderr, "mailmoat: %s: %s\n", f.c_str(), r.message().c_str());

@@ -122,10 +122,14 @@ TEST(BayesScore, Scale) {
   EXPECT_EQ(bayes_score(0.5).name, "");
   EXPECT_EQ(bayes_score(0.995).name, "BAYES_SPAM");
   EXPECT_NEAR(bayes_score(0.99).score, 6.0, 1e-9);
-  EXPECT_LE(bayes_score(0.999999).score, 8.0);
-  EXPECT_NEAR(bayes_score(0.999999).score, 8.0, 1e-9);
+  // Continuous beyond p = 0.99 (ranking keeps its resolution), capped so that the classifier
+  // alone never reaches the default reject score.
+  EXPECT_NEAR(bayes_score(0.999999).score, 6.0 + 4.0 * 4.0 / 6.0, 1e-9);
+  EXPECT_NEAR(bayes_score(1.0).score, 10.0, 1e-9);
+  EXPECT_NEAR(bayes_score(0.0).score, -6.0, 1e-9);
+  EXPECT_LT(bayes_score(1e-6).score, bayes_score(1e-3).score);
   EXPECT_NEAR(bayes_score(0.8).score, 2.0, 1e-9);
-  EXPECT_NEAR(bayes_score(0.005).score, -3.0, 1e-9);
+  EXPECT_NEAR(bayes_score(0.01).score, -3.0, 1e-9);
   EXPECT_NEAR(bayes_score(0.2).score, -0.5, 1e-9);
   EXPECT_LT(bayes_score(0.97).score, 5.0);
   EXPECT_GT(bayes_score(0.985).score, 5.0);
