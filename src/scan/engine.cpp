@@ -24,6 +24,8 @@ const char* to_string(Class c) {
 
 namespace {
 
+constexpr double kPhishingEvidence = 2.0;
+
 std::string fmt(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f", v);
@@ -124,16 +126,17 @@ std::vector<std::string> Engine::check_names() const {
 
 Class Engine::classify(double score, const std::vector<Symbol>& symbols) const {
   // The strongest specific class hint wins over plain spam: malware, then phishing.
-  bool malware = false, phishing = false;
-  double bulk = 0;
+  bool malware = false;
+  double bulk = 0, phishing = 0;
   for (auto& s : symbols) {
     if (s.hint == Class::Malware) malware = true;
-    if (s.hint == Class::Phishing && s.score > 0) phishing = true;
+    if (s.hint == Class::Phishing) phishing += std::max(0.0, s.score);
     if (s.hint == Class::Bulk) bulk += std::max(0.0, s.score) + 0.5;
     if (s.hint == Class::Unscannable && score < thresholds_.tag) return Class::Unscannable;
   }
   if (malware) return Class::Malware;
-  if (phishing && score >= thresholds_.tag) return Class::Phishing;
+  // One weak phishing sign (a shortener, a cheap TLD) does not make spam phishing.
+  if (phishing >= kPhishingEvidence && score >= thresholds_.tag) return Class::Phishing;
   if (score >= thresholds_.tag) return Class::Spam;
   if (bulk >= thresholds_.bulk) return Class::Bulk;
   return Class::Clean;

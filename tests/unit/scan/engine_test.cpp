@@ -116,6 +116,7 @@ TEST(Engine, ClassesFromHints) {
   EXPECT_EQ(e.classify(0.2, {{"LIST_UNSUB", 0.1, "", Class::Bulk}, {"ESP", 0.5, "", Class::Bulk}}), Class::Bulk);
   EXPECT_EQ(e.classify(6, {{"LIST_UNSUB", 0.1, "", Class::Bulk}}), Class::Spam);
   EXPECT_EQ(e.classify(7, {{"LOOKALIKE", 4, "", Class::Phishing}}), Class::Phishing);
+  EXPECT_EQ(e.classify(7, {{"SHORTENER", 0.5, "", Class::Phishing}}), Class::Spam);  // one weak sign
   EXPECT_EQ(e.classify(2, {{"LOOKALIKE", 2, "", Class::Phishing}}), Class::Clean);
   EXPECT_EQ(e.classify(0, {{"EICAR", 20, "", Class::Malware}}), Class::Malware);
   EXPECT_EQ(e.classify(1, {}), Class::Clean);
