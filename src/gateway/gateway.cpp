@@ -195,6 +195,18 @@ void Gateway::spool_and_reply(std::shared_ptr<Accepted> a, std::string body, std
 
 namespace {
 
+// End of the first header field (our Received:, with its continuation lines), 0 if none.
+size_t received_field_end(std::string_view msg) {
+  if (msg.substr(0, 9) != "Received:") return 0;
+  size_t end = 0;
+  do {
+    size_t nl = msg.find("\r\n", end);
+    if (nl == std::string_view::npos) return 0;
+    end = nl + 2;
+  } while (end < msg.size() && (msg[end] == ' ' || msg[end] == '\t'));
+  return end;
+}
+
 std::string verdict_detail(const scan::Verdict& v) {
   char head[64];
   std::snprintf(head, sizeof head, "%s score=%.2f ", scan::to_string(v.cls), v.score);
@@ -242,7 +254,8 @@ void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::sh
       return;
     }
     std::string tag = v.score >= t.tag ? opt_.subject_tag : "";
-    std::string body = scan::apply_verdict(a->received + *raw, v, t, opt_.hostname, tag);
+    // Our Received: stays the first field (trace fields on top, RFC 5321 §4.4).
+    std::string body = a->received + scan::apply_verdict(*raw, v, t, opt_.hostname, tag);
     spool_and_reply(a, std::move(body), verdict_detail(v), std::move(done));
   });
 }
@@ -284,7 +297,12 @@ void Gateway::rescan_pending() {
       fresh.scan_pending = false;
       std::string detail = verdict_detail(v);
       tracker_.record({old.id, 0, "scanned", "", "rescanned as " + fresh.id + ": " + detail, old.tenant});
-      spool_.submit(fresh, scan::apply_verdict(*raw, v, t, opt_.hostname, tag),
+      // The spooled copy starts with our Received: field; the verdict goes right below it.
+      std::string_view all(*raw);
+      size_t first_end = received_field_end(all);
+      std::string scanned = std::string(all.substr(0, first_end)) +
+                            scan::apply_verdict(all.substr(first_end), v, t, opt_.hostname, tag);
+      spool_.submit(fresh, std::move(scanned),
                     [this, old_id = old.id, fresh, detail](Status st) {
                       if (!st) return;
                       tracker_.record({fresh.id, 0, "scanned", "", "rescan of " + old_id + ": " + detail, fresh.tenant});

@@ -8,7 +8,7 @@
 
 namespace mm::scan {
 
-// Returns `raw` with the verdict headers at the top, any X-Mailmoat-* / X-Spam-* headers the
+// Returns `raw` with the verdict headers at the top (the caller puts its Received: above them), any X-Mailmoat-* / X-Spam-* headers the
 // sender supplied removed (a forged "X-Spam-Flag: NO" must not reach a client filter), and, when
 // subject_tag is not empty, the Subject prefixed with it (once).
 std::string apply_verdict(std::string_view raw, const Verdict&, const Thresholds&,

@@ -220,21 +220,31 @@ def message(subject="test", body="Hello.\r\n", sender="alice@sender.example", to
             f"{extra}\r\n{body}").encode()
 
 
-def strip_received(data: bytes) -> bytes:
-    """The message without what mailmoat prepends: its verdict headers (X-Mailmoat-*, X-Spam-*,
-    when scanning is on) and its Received: header (one folded field)."""
-    while data[:11].lower() == b"x-mailmoat-" or data[:7].lower() == b"x-spam-":
-        end = data.index(b"\r\n") + 2
-        while data[end:end + 1] in (b" ", b"\t"):
-            end = data.index(b"\r\n", end) + 2
-        data = data[end:]
+def _field_end(data: bytes, pos: int) -> int:
+    """End of the header field starting at pos (its continuation lines included)."""
+    end = data.index(b"\r\n", pos) + 2
+    while data[end:end + 1] in (b" ", b"\t"):
+        end = data.index(b"\r\n", end) + 2
+    return end
+
+
+def _is_verdict_field(data: bytes) -> bool:
+    return data[:11].lower() == b"x-mailmoat-" or data[:7].lower() == b"x-spam-"
+
+
+def received_field(data: bytes) -> bytes:
+    """mailmoat's own Received: field: the first field of what it delivers."""
     assert data.startswith(b"Received: "), data[:200]
-    end = 0
-    while True:
-        nl = data.index(b"\r\n", end)
-        end = nl + 2
-        if data[end:end + 1] not in (b" ", b"\t"):
-            return data[end:]
+    return data[:_field_end(data, 0)]
+
+
+def strip_received(data: bytes) -> bytes:
+    """The message without what mailmoat prepends: its Received: header (one folded field, first)
+    and, when scanning is on, its verdict headers (X-Mailmoat-*, X-Spam-*) right after it."""
+    data = data[len(received_field(data)):]
+    while _is_verdict_field(data):
+        data = data[_field_end(data, 0):]
+    return data
 
 
 class RawClient:

@@ -16,12 +16,8 @@ QID = re.compile(r"queued as ([0-9A-Z]+)")
 
 
 def received_of(data: bytes) -> str:
-    """The prepended Received: field (folding line breaks kept), without any other header
-    mailmoat may prepend before it (verdict headers)."""
-    rest = harness.strip_received(data)
-    prefix = data[:len(data) - len(rest)]
-    start = 0 if prefix.startswith(b"Received: ") else prefix.index(b"\r\nReceived: ") + 2
-    return prefix[start:].decode("utf-8", "replace")
+    """The prepended Received: field (folding line breaks kept)."""
+    return harness.received_field(data).decode("utf-8", "replace")
 
 
 class RelayTest(unittest.TestCase):
