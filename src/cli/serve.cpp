@@ -49,7 +49,7 @@ int startup_error(const std::string& what) {
 int serve(const config::Config& c) {
   std::error_code ec;
   for (auto* d : {"run", "log", "tls"}) std::filesystem::create_directories(c.var_dir + "/" + d, ec);
-  log::init(c.log_file, c.log_level);
+  log::init(c.log_file, c.log_level, c.stderr_level);
   raise_fd_limit();
 
   bool generated = false;

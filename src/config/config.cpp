@@ -242,10 +242,14 @@ Result<Config> load(const std::string& path) {
     TableReader t(root, "log", errors);
     t.str("file", c.log_file);
     t.str("level", c.log_level);
+    t.str("stderr_level", c.stderr_level);
     t.integer("tracking_retention_days", c.tracking_retention_days, 1, 3650);
     if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
         c.log_level != "error")
       errors.push_back("[log] level must be one of debug, info, warn, error");
+    if (c.stderr_level != "debug" && c.stderr_level != "info" && c.stderr_level != "warn" &&
+        c.stderr_level != "error" && c.stderr_level != "off")
+      errors.push_back("[log] stderr_level must be one of debug, info, warn, error, off");
   }
   if (!errors.empty()) {
     std::string msg = path + ": invalid configuration:";

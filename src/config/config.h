@@ -74,6 +74,7 @@ struct Config {
   // [log]
   std::string log_file;          // default <var>/log/mailmoat.jsonl ("-" = stderr only)
   std::string log_level = "info";
+  std::string stderr_level = "info";  // short human lines on stderr: debug|info|warn|error|off
   uint32_t tracking_retention_days = 30;
 };
 

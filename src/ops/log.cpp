@@ -46,7 +46,7 @@ std::shared_ptr<spdlog::logger> open_file(const std::string& file) {
 
 }  // namespace
 
-void init(const std::string& file, const std::string& level, bool human_to_stderr) {
+void init(const std::string& file, const std::string& level, const std::string& stderr_level) {
   std::lock_guard lk(g_mu);
   g_level = level == "debug" ? 0 : level == "warn" ? 2 : level == "error" ? 3 : 1;
   g_file = file;
@@ -57,11 +57,14 @@ void init(const std::string& file, const std::string& level, bool human_to_stder
     std::fprintf(stderr, "mailmoat: cannot open log file %s: %s\n", file.c_str(), e.what());
     g_json = nullptr;
   }
-  if (human_to_stderr) {
+  if (stderr_level != "off") {
     auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
     g_human = std::make_shared<spdlog::logger>("human", sink);
     g_human->set_pattern("%H:%M:%S %^%l%$ %v");
-    g_human->set_level(spdlog::level::trace);
+    g_human->set_level(stderr_level == "debug" ? spdlog::level::debug
+                       : stderr_level == "warn" ? spdlog::level::warn
+                       : stderr_level == "error" ? spdlog::level::err
+                                                 : spdlog::level::info);
   } else {
     g_human = nullptr;
   }

@@ -9,8 +9,9 @@ namespace mm::log {
 
 enum class Level { Debug, Info, Warn, Error };
 
-// file: path of the JSON-lines log ("-" or "" = none); level: "debug" | "info" | "warn" | "error".
-void init(const std::string& file, const std::string& level, bool human_to_stderr = true);
+// file: path of the JSON-lines log ("-" or "" = none); level: "debug" | "info" | "warn" | "error"
+// for the file; stderr_level: the same for the short human lines on stderr, or "off".
+void init(const std::string& file, const std::string& level, const std::string& stderr_level = "info");
 // Reopen the log file (after rotation by logrotate; called on SIGHUP).
 void reopen();
 // Writes buffered lines to the file (lines reach it within a second anyway; warnings at once).
