@@ -18,6 +18,7 @@ Markdown goes to stdout, progress to stderr.
 """
 import argparse
 import asyncio
+import inspect
 import json
 import os
 import re
@@ -40,6 +41,7 @@ from test_postfix_interop import Postfix, postfix_unavailable  # noqa: E402
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 SMTP_SINK = "/usr/sbin/smtp-sink"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+NO_SCAN = {"enabled": False}
 SENDER, RCPT = "a@sender.example", "b@acme.example"
 
 
@@ -461,6 +463,8 @@ def main():
     ap.add_argument("--postfix-idle-conns", type=int, default=100,
                     help="Postfix: one smtpd process per session, default_process_limit = 100")
     ap.add_argument("--no-postfix", action="store_true")
+    ap.add_argument("--no-scan-variant", action="store_true",
+                    help="skip mailmoat with its default configuration (content scanning on)")
     ap.add_argument("--quiet-limit", type=float, default=0.15,
                     help="before each run wait until other processes use less than this share of the CPU")
     ap.add_argument("--quiet-wait", type=float, default=120, help="but wait at most this long (s)")
@@ -498,23 +502,37 @@ def main():
         info["background"] = background_busy(1.0)
         log(f"machine: {info}")
         log("raw fsync rate ...")
+        wait_quiet(a.quiet_limit, a.quiet_wait)
         results["fsync"] = {"overwrite": fsync_rate(work), "append": fsync_rate(work, append=True)}
         log(f"  4 KiB pwrite+fdatasync: {results['fsync']['overwrite']:.0f}/s overwrite, "
             f"{results['fsync']['append']:.0f}/s append")
 
-        sinks = {"direct": SmtpSink(os.path.join(shm, "direct")),
-                 "mailmoat": SmtpSink(os.path.join(shm, "mailmoat"))}
-        if use_postfix:
-            sinks["postfix"] = SmtpSink(os.path.join(shm, "postfix"))
-        procs.extend(sinks.values())
+        # mailmoat twice: as a pure relay ([scan] enabled = false: the same job as the Postfix
+        # relay) and with its default configuration (content scanning on), when this build scans.
+        smtp_limits = {"max_sessions": a.idle_conns + 1000, "max_sessions_per_ip": a.idle_conns + 1000}
+        has_scan = "scan" in inspect.signature(harness.Gateway).parameters
+        if has_scan:
+            probe = harness.Gateway(tmp=tempfile.mkdtemp(prefix="mm-probe-", dir=work), scan=NO_SCAN)
+            has_scan = probe.cli("check-config", check=False).returncode == 0
+            probe.cleanup()
+        variants = {"mailmoat": {"scan": NO_SCAN} if has_scan else {}}
+        if has_scan and not a.no_scan_variant:
+            variants["mailmoat-scan"] = {}
+        results["has_scan"] = has_scan
 
-        gw = harness.Gateway(tmp=tempfile.mkdtemp(prefix="mm-gw-", dir=work),
-                             smtp={"max_sessions": a.idle_conns + 1000, "max_sessions_per_ip": a.idle_conns + 1000})
-        gw.add_tenant_domain("acme", "acme.example", sinks["mailmoat"].port, tls="none")
-        gw.start()
-        mm_pid = gw.proc.pid
-        targets = {"direct": (sinks["direct"].port, lambda: 0.0),
-                   "mailmoat": (gw.port, lambda: proc_cpu_s(mm_pid))}
+        names = ["direct", *variants] + (["postfix"] if use_postfix else [])
+        sinks = {n: SmtpSink(os.path.join(shm, n)) for n in names}
+        procs.extend(sinks.values())
+        targets = {"direct": (sinks["direct"].port, lambda: 0.0)}
+        gws = {}
+        for n, extra in variants.items():
+            g = harness.Gateway(tmp=tempfile.mkdtemp(prefix="mm-gw-", dir=work), smtp=smtp_limits, **extra)
+            extra_cleanup.append(g.cleanup)
+            g.add_tenant_domain("acme", "acme.example", sinks[n].port, tls="none")
+            g.start()
+            gws[n] = g
+            targets[n] = (g.port, lambda pid=g.proc.pid: proc_cpu_s(pid))
+        gw = gws["mailmoat"]
         if use_postfix:
             pf = Postfix(relayhost=f"[127.0.0.1]:{sinks['postfix'].port}", relay_domains="acme.example",
                          tmp=tempfile.mkdtemp(prefix="mm-pf-", dir=work))
@@ -558,9 +576,7 @@ def main():
         # runs above would otherwise absorb part of the new connections' memory.
         log(f"idle connections: {a.idle_conns} to a fresh mailmoat" +
             (f", {a.postfix_idle_conns} to a fresh Postfix" if use_postfix else "") + " ...")
-        gw_idle = harness.Gateway(tmp=tempfile.mkdtemp(prefix="mm-gw-idle-", dir=work),
-                                  smtp={"max_sessions": a.idle_conns + 1000,
-                                        "max_sessions_per_ip": a.idle_conns + 1000})
+        gw_idle = harness.Gateway(tmp=tempfile.mkdtemp(prefix="mm-gw-idle-", dir=work), smtp=smtp_limits)
         extra_cleanup.append(gw_idle.cleanup)
         gw_idle.start()
         time.sleep(1.0)
@@ -602,10 +618,12 @@ def main():
 def report(r, use_postfix):
     a = r["args"]
     m = r["machine"]
-    names = ["direct", "mailmoat"] + (["postfix"] if use_postfix else [])
-    label = {"direct": "smtp-source → smtp-sink (ceiling)", "mailmoat": "mailmoat relay (spool fsync on)",
-             "postfix": "Postfix relay (default fsync)"}
     tp = r["throughput"]
+    names = list(tp)
+    label = {"direct": "smtp-source → smtp-sink (ceiling)",
+             "mailmoat": "mailmoat relay (spool fsync on" + (", scan off)" if r.get("has_scan") else ")"),
+             "mailmoat-scan": "mailmoat default config (spool fsync on, scanning on)",
+             "postfix": "Postfix relay (default fsync)"}
     keys = ("delivered", "accepted", "cpu_ms", "machine_busy", "source_cpu_ms", "sink_cpu_ms", "background_before")
     med = {n: {k: median([x[k] for x in tp[n]]) for k in keys} for n in names}
     out = []
@@ -629,15 +647,15 @@ def report(r, use_postfix):
                    f"{med[n]['machine_busy']:.0%} | "
                    f"{lat['p50']:.1f} / {lat['p99']:.1f} / {lat['max']:.1f} ({lat['received']}/{lat['sent']}) |")
     if use_postfix:
-        ratio = med["mailmoat"]["delivered"] / med["postfix"]["delivered"]
-        per_run = " / ".join(f"{x['delivered'] / y['delivered']:.2f}" for x, y in zip(tp["mailmoat"], tp["postfix"]))
         out.append("")
-        out.append(f"**mailmoat / Postfix delivered throughput: {ratio:.2f}x** (per run: {per_run}); "
-                   f"accepted: {med['mailmoat']['accepted'] / med['postfix']['accepted']:.2f}x; "
-                   f"CPU per message: {med['mailmoat']['cpu_ms'] / med['postfix']['cpu_ms']:.2f}x; "
-                   f"p50 latency: {r['latency']['mailmoat']['p50'] / r['latency']['postfix']['p50']:.2f}x. "
-                   f"mailmoat reaches {med['mailmoat']['delivered'] / med['direct']['delivered']:.0%} of the "
-                   f"harness ceiling.")
+        for v in [n for n in names if n.startswith("mailmoat")]:
+            ratio = med[v]["delivered"] / med["postfix"]["delivered"]
+            per_run = " / ".join(f"{x['delivered'] / y['delivered']:.2f}" for x, y in zip(tp[v], tp["postfix"]))
+            out.append(f"- **{label[v]} / Postfix delivered throughput: {ratio:.2f}x** (per run: {per_run}); "
+                       f"accepted: {med[v]['accepted'] / med['postfix']['accepted']:.2f}x; "
+                       f"server CPU per message: {med[v]['cpu_ms'] / med['postfix']['cpu_ms']:.2f}x; "
+                       f"open-loop p50 latency: {r['latency'][v]['p50'] / r['latency']['postfix']['p50']:.2f}x; "
+                       f"{med[v]['delivered'] / med['direct']['delivered']:.0%} of the harness ceiling.")
     out.append("")
     gen = "; ".join(f"{n}: smtp-source {med[n]['source_cpu_ms']:.2f} + smtp-sink {med[n]['sink_cpu_ms']:.2f}"
                     for n in names)
