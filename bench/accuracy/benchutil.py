@@ -8,6 +8,7 @@
   benchutil.py spamc DIR SRC           files written by `spamc -R` (DIR/NAME.out for SRC/NAME)
                                        -> "path<TAB>score<TAB>rules"
   benchutil.py mailmoat-json FILE      `mailmoat scan --json` lines -> "path<TAB>score<TAB>class:symbols"
+  benchutil.py compare A B             how many messages two score TSVs score differently, and by how much
   benchutil.py dnsprobe PORT           ask 127.0.0.1:PORT for example.com/A; print the answer's rcode
   benchutil.py add A B / sub A B       arithmetic for shell scripts
 """
@@ -114,6 +115,18 @@ def mailmoat_json(path):
         print(f"{o['file']}\t{o['score']:.3f}\t{o['class']}:{names}")
 
 
+def compare(a, b):
+    def load(p):
+        return {l.split("\t")[0]: float(l.split("\t")[1]) for l in open(p) if "\t" in l}
+    x, y = load(a), load(b)
+    diffs = sorted((abs(x[k] - y[k]), k) for k in x if k in y and x[k] != y[k])
+    if not diffs:
+        return f"identical scores ({len(x)} messages)"
+    worst = diffs[-1]
+    return (f"{len(diffs)} of {len(x)} messages scored differently, by up to {worst[0]:.2f} "
+            f"({os.path.basename(worst[1])})")
+
+
 def dnsprobe(port):
     import socket, struct
     q = struct.pack(">HHHHHH", 0x4d4d, 0x0100, 1, 0, 0, 0) + b"\x07example\x03com\x00" + struct.pack(">HH", 1, 1)
@@ -147,6 +160,8 @@ def main():
         spamc(a[1], a[2])
     elif cmd == "mailmoat-json":
         mailmoat_json(a[1])
+    elif cmd == "compare":
+        print(compare(a[1], a[2]))
     elif cmd == "dnsprobe":
         print(dnsprobe(int(a[1])))
     elif cmd == "add":

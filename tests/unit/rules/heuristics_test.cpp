@@ -12,9 +12,10 @@ using test::MessageBuilder;
 
 constexpr int64_t kNow = 1'700'000'000;  // the ordinary() message's Date
 
-std::vector<scan::Symbol> run(const message::Message& m) {
+std::vector<scan::Symbol> run(const message::Message& m, bool check_dates = true) {
   HeuristicsOptions opt;
   opt.now = [] { return kNow; };
+  opt.check_dates = check_dates;
   HeuristicsCheck check(opt);
   scan::Envelope env;
   std::vector<scan::Symbol> prior, out;
@@ -133,6 +134,11 @@ TEST(Heuristics, DateAndMessageId) {
   auto past = MessageBuilder::ordinary(kNow - 400 * 86400);
   past.text("hi");
   EXPECT_TRUE(find(run(past.m), "DATE_IN_PAST"));
+  // [scan] date_checks = false (replayed corpora): no clock comparison, but a missing or
+  // malformed Date still counts.
+  EXPECT_FALSE(find(run(past.m, false), "DATE_IN_PAST"));
+  EXPECT_FALSE(find(run(future.m, false), "DATE_IN_FUTURE"));
+  EXPECT_TRUE(find(run(bare, false), "DATE_MISSING"));
   auto recent = MessageBuilder::ordinary(kNow - 3600);
   recent.text("hi");
   EXPECT_TRUE(run(recent.m).empty()) << names(run(recent.m));
