@@ -162,80 +162,89 @@ awaitable<std::shared_ptr<Conn>> SmtpClient::Impl::connect(const Destination& d,
       continue;
     }
     for (const auto& entry : results) {
-      auto c = std::make_shared<Conn>(ex);
-      asio::co_spawn(ex, c->watchdog(c), asio::detached);
-      auto ep = entry.endpoint();
-      c->peer = hop.host + "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
-      c->arm(cfg.connect_timeout_s);
-      auto [cec] = co_await c->sock.async_connect(ep, tuple_awaitable);
-      if (cec) {
-        why = "connect to " + c->peer + ": " + (c->timed_out ? "timed out" : cec.message());
-        c->close();
-        continue;
-      }
-      auto greet = co_await c->read_reply(cfg.reply_timeout_s);
-      if (!greet || greet->code != 220) {
-        why = greet ? c->peer + " greeted with: " + one_line(*greet)
-                    : "lost connection with " + c->peer + " while waiting for the greeting";
-        c->close();
-        continue;
-      }
-      bool tls_done = false, failed = false;
-      for (;;) {
-        co_await c->send("EHLO " + cfg.helo_name + "\r\n", cfg.reply_timeout_s);
-        auto ehlo = co_await c->read_reply(cfg.reply_timeout_s);
-        if (ehlo && ehlo->code / 100 == 2) {
-          c->caps = smtp::parse_ehlo(*ehlo);
-        } else if (ehlo && !c->broken && !tls_done) {
-          co_await c->send("HELO " + cfg.helo_name + "\r\n", cfg.reply_timeout_s);
-          auto helo = co_await c->read_reply(cfg.reply_timeout_s);
-          if (!helo || helo->code / 100 != 2) ehlo = std::nullopt;
-          c->caps = {};
-        } else {
-          ehlo = std::nullopt;
-        }
-        if (!ehlo) {
-          why = "EHLO/HELO failed at " + c->peer;
-          failed = true;
+      bool use_tls = d.tls != TlsPolicy::None;
+      for (int round = 0; round < 2; ++round) {  // round 1: plaintext after a failed opportunistic handshake
+        bool retry_plain = false;
+        auto c = std::make_shared<Conn>(ex);
+        asio::co_spawn(ex, c->watchdog(c), asio::detached);
+        auto ep = entry.endpoint();
+        c->peer = hop.host + "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
+        c->arm(cfg.connect_timeout_s);
+        auto [cec] = co_await c->sock.async_connect(ep, tuple_awaitable);
+        if (cec) {
+          why = "connect to " + c->peer + ": " + (c->timed_out ? "timed out" : cec.message());
+          c->close();
           break;
         }
-        if (tls_done || d.tls == TlsPolicy::None) break;
-        if (!c->caps.starttls) {
-          if (d.tls == TlsPolicy::Required) {
-            why = "TLS is required but " + c->peer + " does not offer STARTTLS";
-            failed = true;
+        auto greet = co_await c->read_reply(cfg.reply_timeout_s);
+        if (!greet || greet->code != 220) {
+          why = greet ? c->peer + " greeted with: " + one_line(*greet)
+                      : "lost connection with " + c->peer + " while waiting for the greeting";
+          c->close();
+          break;
+        }
+        bool tls_done = false, failed = false;
+        for (;;) {
+          co_await c->send("EHLO " + cfg.helo_name + "\r\n", cfg.reply_timeout_s);
+          auto ehlo = co_await c->read_reply(cfg.reply_timeout_s);
+          if (ehlo && ehlo->code / 100 == 2) {
+            c->caps = smtp::parse_ehlo(*ehlo);
+          } else if (ehlo && !c->broken && !tls_done) {
+            co_await c->send("HELO " + cfg.helo_name + "\r\n", cfg.reply_timeout_s);
+            auto helo = co_await c->read_reply(cfg.reply_timeout_s);
+            if (!helo || helo->code / 100 != 2) ehlo = std::nullopt;
+            c->caps = {};
+          } else {
+            ehlo = std::nullopt;
           }
-          break;
-        }
-        co_await c->send("STARTTLS\r\n", cfg.reply_timeout_s);
-        auto r = co_await c->read_reply(cfg.reply_timeout_s);
-        if (!r || r->code != 220) {
-          if (d.tls == TlsPolicy::Required) {
-            why = "TLS is required but " + c->peer + " refused STARTTLS" + (r ? ": " + one_line(*r) : "");
+          if (!ehlo) {
+            why = "EHLO/HELO failed at " + c->peer;
             failed = true;
+            break;
           }
-          break;
+          if (tls_done || !use_tls) break;
+          if (!c->caps.starttls) {
+            if (d.tls == TlsPolicy::Required) {
+              why = "TLS is required but " + c->peer + " does not offer STARTTLS";
+              failed = true;
+            }
+            break;
+          }
+          co_await c->send("STARTTLS\r\n", cfg.reply_timeout_s);
+          auto r = co_await c->read_reply(cfg.reply_timeout_s);
+          if (!r || r->code != 220) {
+            if (d.tls == TlsPolicy::Required) {
+              why = "TLS is required but " + c->peer + " refused STARTTLS" + (r ? ": " + one_line(*r) : "");
+              failed = true;
+            }
+            break;
+          }
+          c->tls = std::make_unique<ssl::stream<tcp::socket&>>(c->sock, tls);
+          SSL_set_tlsext_host_name(c->tls->native_handle(), hop.host.c_str());
+          c->arm(cfg.reply_timeout_s);
+          auto [hec] = co_await c->tls->async_handshake(ssl::stream_base::client, tuple_awaitable);
+          if (hec) {
+            why = "TLS handshake with " + c->peer + " failed: " + hec.message();
+            c->broken = failed = true;
+            // Opportunistic means "encrypt when it works": try once more in plaintext, as
+            // Postfix does, rather than never delivering to a server with broken TLS.
+            retry_plain = d.tls == TlsPolicy::Opportunistic;
+            break;
+          }
+          c->parser = smtp::ReplyParser();  // RFC 3207: forget everything said before TLS
+          SSL* s = c->tls->native_handle();
+          c->tls_desc = std::string(SSL_get_version(s)) + " " + SSL_get_cipher_name(s);
+          tls_done = true;
         }
-        c->tls = std::make_unique<ssl::stream<tcp::socket&>>(c->sock, tls);
-        SSL_set_tlsext_host_name(c->tls->native_handle(), hop.host.c_str());
-        c->arm(cfg.reply_timeout_s);
-        auto [hec] = co_await c->tls->async_handshake(ssl::stream_base::client, tuple_awaitable);
-        if (hec) {
-          why = "TLS handshake with " + c->peer + " failed: " + hec.message();
-          c->broken = failed = true;
-          break;
+        if (failed || c->broken) {
+          if (!c->broken) co_await c->send("QUIT\r\n", 10);
+          c->close();
+          if (!retry_plain) break;
+          use_tls = false;
+          continue;
         }
-        c->parser = smtp::ReplyParser();  // RFC 3207: forget everything said before TLS
-        SSL* s = c->tls->native_handle();
-        c->tls_desc = std::string(SSL_get_version(s)) + " " + SSL_get_cipher_name(s);
-        tls_done = true;
+        co_return c;
       }
-      if (failed || c->broken) {
-        if (!c->broken) co_await c->send("QUIT\r\n", 10);
-        c->close();
-        continue;
-      }
-      co_return c;
     }
   }
   if (why.empty()) why = "no host to deliver to";

@@ -337,5 +337,103 @@ class RelayTest(unittest.TestCase):
             self.assertRegex(received_of(m["data"]), rf"\bid {qid}\b")
 
 
+class BrokenTlsServer:
+    """A downstream that offers STARTTLS, answers 220 and then hangs up instead of a handshake;
+    without STARTTLS it is a plain recording SMTP server."""
+
+    def __init__(self):
+        self.port = harness.free_port()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", self.port))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.messages, self.starttls_seen, self.stop = [], 0, False
+        import threading
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        deadline = time.time() + 60
+        while not self.stop and time.time() < deadline:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                try:
+                    self.session(conn)
+                except OSError:
+                    pass
+
+    def session(self, conn):
+        f = conn.makefile("rb")
+        conn.sendall(b"220 broken-tls.example ESMTP\r\n")
+        data = None
+        while True:
+            line = f.readline()
+            if not line:
+                return
+            cmd = line.strip().upper()
+            if cmd.startswith(b"EHLO"):
+                conn.sendall(b"250-broken-tls.example\r\n250-PIPELINING\r\n250 STARTTLS\r\n")
+            elif cmd == b"STARTTLS":
+                self.starttls_seen += 1
+                conn.sendall(b"220 2.0.0 go ahead\r\n")
+                return  # no handshake: the client's TLS fails
+            elif cmd.startswith(b"MAIL") or cmd.startswith(b"RCPT") or cmd == b"RSET":
+                conn.sendall(b"250 ok\r\n")
+            elif cmd == b"DATA":
+                conn.sendall(b"354 go\r\n")
+                data = b""
+                while True:
+                    l = f.readline()
+                    if l in (b".\r\n", b""):
+                        break
+                    data += l
+                self.messages.append(data)
+                conn.sendall(b"250 2.0.0 stored\r\n")
+            elif cmd == b"QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                conn.sendall(b"502 no\r\n")
+
+    def close(self):
+        self.stop = True
+        self.thread.join(5)
+        self.sock.close()
+
+
+class OpportunisticTlsFallbackTest(unittest.TestCase):
+    def test_broken_starttls_falls_back_to_plaintext(self):
+        srv = BrokenTlsServer()
+        self.addCleanup(srv.close)
+        gw = harness.Gateway()
+        self.addCleanup(gw.cleanup)
+        gw.add_tenant_domain("acme", "acme.example", srv.port, tls="opportunistic")
+        gw.start()
+        with gw.smtp() as s:
+            s.sendmail("a@sender.example", ["bob@acme.example"], harness.message(subject="tlsfallback"))
+        wait_until(lambda: srv.messages, 20, what="delivery in plaintext after the failed handshake")
+        self.assertGreaterEqual(srv.starttls_seen, 1)
+        self.assertIn(b"Subject: tlsfallback", srv.messages[0])
+
+    def test_required_tls_never_falls_back(self):
+        srv = BrokenTlsServer()
+        self.addCleanup(srv.close)
+        gw = harness.Gateway()
+        self.addCleanup(gw.cleanup)
+        gw.add_tenant_domain("acme", "acme.example", srv.port, tls="required")
+        gw.start()
+        with gw.smtp() as s:
+            s.sendmail("a@sender.example", ["bob@acme.example"], harness.message(subject="mustencrypt"))
+        wait_until(lambda: srv.starttls_seen >= 1 and gw.queue_list() and gw.queue_list()[0]["attempts"] >= 1,
+                   20, what="a failed attempt")
+        self.assertEqual(srv.messages, [])
+        self.assertIn("TLS handshake", gw.queue_list()[0]["last_error"])
+
+
 if __name__ == "__main__":
     harness.main()
