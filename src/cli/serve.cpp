@@ -83,6 +83,7 @@ int serve(const config::Config& c) {
   go.smarthost = c.smarthost;
   go.scan_timeout_ms = c.scan_timeout_ms;
   go.subject_tag = c.subject_tag;
+  go.postmaster = c.postmaster;
   gateway::Gateway gw(go, **store, spool, tracker);
 
   // Scanning runs on its own worker threads, never on the I/O threads.

@@ -176,6 +176,10 @@ Result<Config> load(const std::string& path) {
     t.integer("shutdown_grace_s", c.shutdown_grace_s, 0, 3600);
     t.str("pid_file", c.pid_file);
     t.str("control_socket", c.control_socket);
+    t.str("postmaster", c.postmaster);
+    if (!c.postmaster.empty() && (c.postmaster.find('@') == std::string::npos || c.postmaster.front() == '@' ||
+                                  c.postmaster.back() == '@'))
+      errors.push_back("[server] postmaster must be an address like ops@example.com");
   }
   {
     TableReader t(root, "smtp", errors);

@@ -24,6 +24,7 @@ struct Config {
   int shutdown_grace_s = 30;     // SIGTERM: how long running sessions may finish
   std::string pid_file;          // default <var>/run/mailmoat.pid
   std::string control_socket;    // default <var>/run/control.sock
+  std::string postmaster;        // where mail to the bare <postmaster> (RFC 5321 §4.5.1) goes; "" = refused
 
   // [smtp]
   std::vector<Listen> listen{{"127.0.0.1", 2525}, {"::1", 2525}};

@@ -107,8 +107,10 @@ class InboundSession : public net::SessionHandler {
     a->data = std::move(data);
     m.sender = env.null_sender ? "" : env.sender.str();
     for (auto& r : env.recipients) {
-      m.recipients.push_back({r.str(), queue::RcptStatus::Pending, ""});
-      a->env.recipients.push_back(r.str());
+      bool postmaster = r.domain.empty();  // only a bare <postmaster> is accepted without a domain
+      std::string rcpt = postmaster ? gw_.opt_.postmaster : r.str();
+      m.recipients.push_back({rcpt, queue::RcptStatus::Pending, ""});
+      a->env.recipients.push_back(rcpt);
     }
     m.client_ip = info_.client_ip;
     m.helo = env.helo;
@@ -147,6 +149,11 @@ class InboundSession : public net::SessionHandler {
 
   smtp::Reply decide_rcpt(const smtp::Address& a) {
     const std::string who = "<" + a.str() + ">: ";
+    // RFC 5321 §4.5.1: a bare <postmaster> must be accepted; it goes to the operator's address.
+    if (a.domain.empty() && strcasecmp(a.local.c_str(), "postmaster") == 0 && !a.quoted_local) {
+      if (gw_.opt_.postmaster.empty()) return {550, "5.1.1", who + "No postmaster address is configured here"};
+      return {250, "2.1.5", "Ok"};
+    }
     if (smtp::has_routing_tricks(a) || a.domain.empty() || a.domain[0] == '[')
       return {550, "5.7.1", who + "Relay access denied"};
     if (!dir_) dir_ = gw_.directory();

@@ -24,6 +24,7 @@ struct GatewayOptions {
   int max_hops = 50;       // Received headers beyond this: a mail loop, refused
   int scan_timeout_ms = 20000;        // scan deadline; past it the message is held for a rescan
   std::string subject_tag = "[SPAM]"; // prefixed to the Subject of spam that is delivered
+  std::string postmaster;             // bare <postmaster> goes here (RFC 5321 §4.5.1); "" = refused
 };
 
 class Gateway : public queue::Router {

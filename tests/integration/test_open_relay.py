@@ -238,5 +238,43 @@ class OpenRelayTest(unittest.TestCase):
         self.assertIn(self.sink.messages[0]["sender"], ("", "<>"))
 
 
+class PostmasterTest(unittest.TestCase):
+    """RFC 5321 4.5.1: the bare <postmaster> must be accepted; it goes to the operator's address."""
+
+    def test_bare_postmaster_goes_to_the_configured_address(self):
+        sink = harness.Sink().start()
+        self.addCleanup(sink.stop)
+        gw = harness.Gateway(extra_config="")
+        self.addCleanup(gw.cleanup)
+        with open(gw.config_path) as f:
+            cfg = f.read().replace("[server]\n", "[server]\npostmaster = \"ops@acme.example\"\n", 1)
+        with open(gw.config_path, "w") as f:
+            f.write(cfg)
+        gw.add_tenant_domain("acme", "acme.example", sink.port)
+        gw.start()
+        with gw.smtp() as s:
+            s.ehlo("client.example")
+            s.mail("someone@sender.example")
+            code, _ = s.rcpt("<Postmaster>")
+            self.assertEqual(code, 250)
+            code, _ = s.rcpt("<postmaster@other.example>")  # the domain form is still relaying
+            self.assertEqual(code, 550)
+            code, _ = s.data(harness.message(subject="to-postmaster", to="postmaster"))
+            self.assertEqual(code, 250)
+        sink.wait_for(1)
+        self.assertEqual(sink.messages[0]["rcpts"], ["ops@acme.example"])
+
+    def test_bare_postmaster_refused_without_an_address(self):
+        gw = harness.Gateway()
+        self.addCleanup(gw.cleanup)
+        gw.start()
+        with gw.smtp() as s:
+            s.ehlo("client.example")
+            s.mail("someone@sender.example")
+            code, msg = s.rcpt("<postmaster>")
+        self.assertEqual(code, 550)
+        self.assertIn(b"5.1.1", msg)
+
+
 if __name__ == "__main__":
     harness.main()
