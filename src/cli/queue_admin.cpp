@@ -64,12 +64,6 @@ std::string meta_text(const queue::MessageMeta& m) {
   return out;
 }
 
-Status wait_update(queue::Spool& spool, const queue::MessageMeta& m) {
-  spool.update(m);
-  spool.flush();
-  return {};
-}
-
 }  // namespace
 
 Result<std::string> queue_command(queue::Spool& spool, const std::vector<std::string>& args,
@@ -124,7 +118,8 @@ Result<std::string> queue_command(queue::Spool& spool, const std::vector<std::st
       if (m->held == hold) return Status::error("message " + id + (hold ? " is already held" : " is not held"));
       m->held = hold;
       if (!hold) m->next_attempt_s = now_s();
-      wait_update(spool, *m);
+      spool.update(*m);
+      spool.flush();
     }
     return std::string(op == "hold" ? "held " : op == "release" ? "released " : "deleted ") + id + "\n";
   }

@@ -205,6 +205,10 @@ connection_reuse_s = 1{dlines}
         self.proc.kill()
         self.proc.wait()
 
+    def queue_entry(self, qid):
+        """The queue list entry of one message, or None when it is not (or no longer) queued."""
+        return next((e for e in self.queue_list() if e["id"] == qid), None)
+
     def queue_list(self):
         r = self.cli("queue", "list", "--json")
         return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
@@ -343,6 +347,18 @@ def unverified_tls_context():
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     return ctx
+
+
+def start_acme(test, **gateway_args):
+    """A started gateway protecting acme.example for tenant "acme", routed to a fresh sink; both
+    are stopped when `test` ends. Returns (gateway, sink)."""
+    sink = Sink().start()
+    test.addCleanup(sink.stop)
+    gw = Gateway(**gateway_args)
+    test.addCleanup(gw.cleanup)
+    gw.add_tenant_domain("acme", "acme.example", sink.port)
+    gw.start()
+    return gw, sink
 
 
 def main():

@@ -220,10 +220,7 @@ class QueueAdminTest(unittest.TestCase):
         return QID.search(text.decode()).group(1)
 
     def entry(self, qid):
-        for e in self.gw.queue_list():
-            if e["id"] == qid:
-                return e
-        return None
+        return self.gw.queue_entry(qid)
 
     def wait_deferred(self, qid):
         return wait_until(lambda: (lambda e: e if e and e["attempts"] >= 1 else None)(self.entry(qid)),
@@ -336,12 +333,7 @@ class QueueAdminTest(unittest.TestCase):
 
 class SignalTest(unittest.TestCase):
     def setUp(self):
-        self.sink = harness.Sink().start()
-        self.addCleanup(self.sink.stop)
-        self.gw = harness.Gateway()
-        self.addCleanup(self.gw.cleanup)
-        self.gw.add_tenant_domain("acme", "acme.example", self.sink.port)
-        self.gw.start()
+        self.gw, self.sink = harness.start_acme(self)
 
     def send(self, subject):
         s = self.gw.smtp()

@@ -16,12 +16,7 @@ QID = re.compile(r"queued as ([0-9A-Z]+)")
 
 class OpenRelayTest(unittest.TestCase):
     def setUp(self):
-        self.sink = harness.Sink().start()
-        self.addCleanup(self.sink.stop)
-        self.gw = harness.Gateway()
-        self.addCleanup(self.gw.cleanup)
-        self.gw.add_tenant_domain("acme", "acme.example", self.sink.port)
-        self.gw.start()
+        self.gw, self.sink = harness.start_acme(self)
 
     # ---- helpers
 

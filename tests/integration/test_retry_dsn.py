@@ -68,10 +68,7 @@ class RetryDsnTest(unittest.TestCase):
         return QID.search(text.decode()).group(1)
 
     def entry(self, qid):
-        for e in self.gw.queue_list():
-            if e["id"] == qid:
-                return e
-        return None
+        return self.gw.queue_entry(qid)
 
     def wait_gone(self, qid, timeout=15):
         wait_until(lambda: self.entry(qid) is None, timeout, what=f"{qid} to leave the queue")
