@@ -12,9 +12,14 @@ PKGS=(
   libboost1.81-dev libssl-dev openssl libsqlite3-dev sqlite3
   libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev
-  libgmime-3.0-dev libgumbo-dev libhyperscan-dev libpcre2-dev libpsl-dev
+  libgmime-3.0-dev libgumbo-dev libhyperscan-dev libpcre2-dev libpsl-dev libicu-dev publicsuffix
+  libmagic-dev libarchive-dev libclamav-dev clamav clamav-daemon
+  libc-ares-dev libopendkim-dev libargon2-dev libsodium-dev
   # tests and benchmarks
   swaks libnet-ssleay-perl libio-socket-ssl-perl python3 python3-aiosmtpd postfix procps
+  clamav-testfiles p7zip-full zip unzip sharutils libarchive-tools
+  opendkim-tools dnsmasq-base knot knot-dnsutils dnsutils python3-dnspython
+  libspf2-dev libopendmarc-dev   # test oracles only (SPF/DMARC differential tests), never linked into mailmoat
 )
 
 missing=()
