@@ -6,6 +6,7 @@
 
 #include "classifier/model.h"
 #include "config/config.h"
+#include "links/uribl.h"
 #include "scan/engine.h"
 #include "store/store.h"
 
@@ -21,5 +22,9 @@ struct ScanSetup {
 
 // An error names what failed (a rule file line, a corrupt model).
 Result<ScanSetup> build_engine(const config::Config&, store::Store&);
+
+// The resolver the URI DNS block lists use: null until the DNS module exists (then it returns its
+// implementation of links::UriDnsResolver).
+std::shared_ptr<const links::UriDnsResolver> uri_dns_resolver();
 
 }  // namespace mm::cli

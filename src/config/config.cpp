@@ -107,6 +107,19 @@ class TableReader {
       else bad(key, "a number");
     }
   }
+  void strings(const char* key, std::vector<std::string>& out) {
+    auto* n = find(key);
+    if (!n) return;
+    auto* arr = n->as_array();
+    if (!arr) return bad(key, "an array of strings");
+    std::vector<std::string> result;
+    for (auto& item : *arr) {
+      auto v = item.value<std::string>();
+      if (!v) return bad(key, "an array of strings");
+      result.push_back(*v);
+    }
+    out = std::move(result);
+  }
   void listens(const char* key, std::vector<Listen>& out) {
     auto* n = find(key);
     if (!n) return;
@@ -161,7 +174,7 @@ Result<Config> load(const std::string& path) {
   Config c;
   c.source = path;
   std::vector<std::string> errors;
-  static const char* kTables[] = {"server", "smtp", "tls", "store", "queue", "delivery", "scan", "log"};
+  static const char* kTables[] = {"server", "smtp", "tls", "store", "queue", "delivery", "scan", "log", "links"};
   for (auto&& [k, v] : root) {
     (void)v;
     bool known = false;
@@ -241,6 +254,18 @@ Result<Config> load(const std::string& path) {
     t.str("rules_dir", c.rules_dir);
     t.boolean("date_checks", c.date_checks);
     if (c.reject_score < c.tag_score) errors.push_back("[scan] reject_score must not be below tag_score");
+  }
+  {
+    TableReader t(root, "links", errors);
+    t.boolean("enabled", c.links_enabled);
+    t.str("data_dir", c.links_data_dir);
+    t.str("blocklist_file", c.url_blocklist_file);
+    t.strings("uri_dnsbl_zones", c.uri_dnsbl_zones);
+    t.integer("uri_dnsbl_timeout_ms", c.uri_dnsbl_timeout_ms, 1, 60000);
+    t.integer("uri_dnsbl_max_queries", c.uri_dnsbl_max_queries, 0, 1000);
+    for (auto& z : c.uri_dnsbl_zones)
+      if (z.empty() || z.front() == '.' || z.find(' ') != std::string::npos)
+        errors.push_back("[links] uri_dnsbl_zones: '" + z + "' is not a DNS zone");
   }
   {
     TableReader t(root, "log", errors);

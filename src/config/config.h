@@ -72,6 +72,14 @@ struct Config {
   std::string rules_dir = "rules";  // *.rules files (relative: to the working directory)
   bool date_checks = true;       // false: no DATE_IN_PAST/DATE_IN_FUTURE (benchmarks replaying old mail)
 
+  // [links] (links and phishing checks)
+  bool links_enabled = true;
+  std::string links_data_dir;        // brands.txt, freemail.txt, shorteners.txt; default <rules_dir>/links
+  std::string url_blocklist_file;    // the operator's block list of hosts/domains (re-read when it changes); "" = none
+  std::vector<std::string> uri_dnsbl_zones;  // URI DNS block lists (SURBL-style), e.g. "multi.surbl.org"
+  int uri_dnsbl_timeout_ms = 2000;
+  int uri_dnsbl_max_queries = 20;    // per message
+
   // [log]
   std::string log_file;          // default <var>/log/mailmoat.jsonl ("-" = stderr only)
   std::string log_level = "info";

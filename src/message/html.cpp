@@ -457,6 +457,7 @@ class Renderer {
     if (tag == GUMBO_TAG_PRE || tag == GUMBO_TAG_TEXTAREA) st.pre = true;
     if (tag == GUMBO_TAG_INPUT) {
       // Inputs type=hidden never show; others are widgets without text.
+      if (const char* type = attr(el, "type"); type && iequals(trim(type), "password")) ++m_.password_fields;
       return false;
     }
 

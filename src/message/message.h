@@ -71,6 +71,7 @@ struct Message {
   std::vector<Link> links;   // from HTML (href, with visible text) and plain text URLs
   std::vector<std::string> images;   // <img src>
   std::vector<std::string> forms;    // <form action>
+  size_t password_fields = 0;        // <input type=password> anywhere in the HTML (body or attachment)
   std::vector<Part> parts;           // every leaf part, in order
   std::vector<std::string> findings; // parse anomalies: "mime_depth_exceeded", "bad_base64", "nul_in_header", ...
 

@@ -25,9 +25,6 @@ struct Score {
   Class hint;
 };
 constexpr Score kHtmlOnly{"HTML_ONLY", 0.3, Class::Clean};
-constexpr Score kLinkMismatch{"HTML_LINK_TEXT_MISMATCH", 2.0, Class::Phishing};
-constexpr Score kForm{"HTML_FORM", 1.0, Class::Phishing};
-constexpr Score kIpLink{"URI_IP_LITERAL", 1.5, Class::Phishing};
 constexpr Score kManyLinks{"LINKS_MANY", 0.5, Class::Clean};
 constexpr Score kLittleText{"LINKS_LITTLE_TEXT", 1.0, Class::Clean};
 constexpr Score kHidden{"HIDDEN_TEXT", 0.5, Class::Clean};
@@ -47,7 +44,7 @@ constexpr Score kBodyMixed{"BODY_MIXED_SCRIPT", 1.5, Class::Phishing};
 constexpr Score kZeroWidth{"TEXT_ZERO_WIDTH", 1.5, Class::Clean};
 constexpr Score kEmptyBodyAttach{"EMPTY_BODY_ATTACHMENT", 1.0, Class::Clean};
 constexpr Score kImageOnly{"HTML_IMAGE_ONLY", 1.5, Class::Clean};
-constexpr Score kAll[] = {kHtmlOnly,     kLinkMismatch, kForm,          kIpLink,        kManyLinks,   kLittleText,
+constexpr Score kAll[] = {kHtmlOnly,     kManyLinks,   kLittleText,
                           kHidden,       kHiddenLarge,  kDateMissing,   kDateMalformed, kDateFuture,  kDatePast,
                           kMsgidMissing, kMsgidMalformed, kFromNameAddr, kSubjectCaps,  kBodyCaps,    kSubjectNonAscii,
                           kSubjectMixed, kBodyMixed,    kZeroWidth,     kEmptyBodyAttach, kImageOnly};
@@ -168,42 +165,6 @@ std::string address_in(std::string_view s) {
 
 }  // namespace
 
-std::string host_in_link_text(std::string_view text) {
-  std::string t = ascii_lower(text);
-  // Trim whitespace and decoration around a URL written as text.
-  auto is_trim = [](char c) { return std::isspace(static_cast<unsigned char>(c)) || c == '<' || c == '>' || c == '"' || c == '\'' || c == '(' || c == ')' || c == '[' || c == ']'; };
-  size_t b = 0, e = t.size();
-  while (b < e && is_trim(t[b])) ++b;
-  while (e > b && is_trim(t[e - 1])) --e;
-  std::string_view s(t.data() + b, e - b);
-  bool explicit_url = false;
-  for (std::string_view scheme : {"https://", "http://"})
-    if (s.substr(0, scheme.size()) == scheme) {
-      s.remove_prefix(scheme.size());
-      explicit_url = true;
-    }
-  if (s.substr(0, 4) == "www.") explicit_url = true;
-  size_t n = 0;
-  while (n < s.size() && (std::isalnum(static_cast<unsigned char>(s[n])) || s[n] == '.' || s[n] == '-')) ++n;
-  std::string_view host = s.substr(0, n);
-  std::string_view rest = s.substr(n);
-  while (!host.empty() && host.back() == '.') host.remove_suffix(1);
-  // Plain text must be just the domain (maybe with a path); "Read more." is not a domain.
-  if (!explicit_url && !(rest.empty() || rest.front() == '/' || rest.front() == '?' || rest.front() == ':' || rest == "."))
-    return "";
-  if (host.empty() || host.find('.') == std::string_view::npos) return "";
-  if (is_ip_literal(host)) return std::string(host);
-  std::string_view tld = host.substr(host.rfind('.') + 1);
-  if (tld.size() < 2) return "";
-  for (char c : tld)
-    if (!std::isalpha(static_cast<unsigned char>(c)) && c != '-' && !std::isdigit(static_cast<unsigned char>(c)))
-      return "";
-  std::string tld_s(tld);
-  // The last label must be a real suffix (xn-- included): "file.pdf" or "v1.2" are not domains.
-  if (!message::is_public_suffix(tld_s)) return "";
-  return std::string(host);
-}
-
 HeuristicsCheck::HeuristicsCheck(HeuristicsOptions opt) : opt_(std::move(opt)) {
   if (!opt_.now)
     opt_.now = [] {
@@ -226,26 +187,10 @@ void HeuristicsCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) co
   // --- HTML structure ---
   if (m.has_html && !m.has_plain) emit(out, kHtmlOnly, "no text/plain alternative");
 
-  for (const auto& l : m.links) {
-    if (!l.from_html || l.host.empty() || l.text.empty()) continue;
-    std::string shown = host_in_link_text(l.text);
-    if (shown.empty()) continue;
-    std::string a = registrable_domain(shown), b = registrable_domain(l.host);
-    if (a != b) {
-      emit(out, kLinkMismatch, "text shows " + a + ", href goes to " + b);
-      break;
-    }
-  }
-  if (!m.forms.empty()) emit(out, kForm, std::to_string(m.forms.size()) + " form(s), action " + m.forms.front().substr(0, 100));
-
-  size_t ip_links = 0;
-  std::string first_ip;
+  // Link text vs href, forms and IP-literal links: the links and phishing checks (src/links, src/phish).
   std::set<std::string> hrefs;
-  for (const auto& l : m.links) {
-    if (!l.host.empty() && is_ip_literal(l.host) && ip_links++ == 0) first_ip = l.host;
+  for (const auto& l : m.links)
     if (hrefs.size() < 1000) hrefs.insert(l.href);
-  }
-  if (ip_links) emit(out, kIpLink, std::to_string(ip_links) + " link(s) to an IP address, e.g. " + first_ip);
 
   size_t visible = non_space(body);
   if (hrefs.size() >= 40) emit(out, kManyLinks, std::to_string(hrefs.size()) + " distinct links");

@@ -1,5 +1,5 @@
 // The "heuristics" check: structural signs of unwanted mail computed in C++ (no regex): HTML-only
-// mail, link text naming one domain while the href goes to another, forms, IP-literal links,
+// mail (link text vs href, forms and IP-literal links moved to src/links and src/phish),
 // link-heavy mail with little text, hidden text, Date and Message-ID anomalies, an address in
 // the From display name that is not the sender, shouting capitals, non-ASCII or mixed-script
 // subjects, zero-width characters, an empty body with an attachment, image-only HTML.
@@ -17,9 +17,6 @@ namespace mm::rules {
 
 using message::is_ip_literal;        // message/domain.h
 using message::registrable_domain;
-// The host a link's visible text shows ("www.bank.example", "https://bank.example/login"),
-// lower-case, or "" when the text does not look like a URL or domain.
-std::string host_in_link_text(std::string_view text);
 
 struct HeuristicsOptions {
   std::function<int64_t()> now;          // Unix seconds; default: the system clock

@@ -10,6 +10,17 @@
 
 namespace mm::scan {
 
+// What the directory says about the message's tenant and the operator's lists (filled by the
+// gateway from its directory snapshot; null when unknown, e.g. `mailmoat scan` without --tenant).
+struct TenantFacts {
+  std::string name;                          // "" when the message has no tenant
+  std::string display_name;                  // the organisation's name ("Example Corp")
+  std::vector<std::string> domains;          // its protected domains, lower-case
+  std::vector<std::string> protected_names;  // executives' names whose impersonation is flagged
+  std::vector<std::string> url_blocklist;    // hosts/domains the tenant blocks in links
+  std::vector<std::string> operator_url_blocklist;  // hosts/domains the operator blocks (store)
+};
+
 // What the SMTP session knew about the message.
 struct Envelope {
   std::string client_ip;
@@ -18,6 +29,7 @@ struct Envelope {
   std::vector<std::string> recipients;
   bool tls = false;
   std::string tenant;
+  std::shared_ptr<const TenantFacts> tenant_facts;  // may be null
 };
 
 enum class Class { Clean, Bulk, Spam, Phishing, Malware, Unscannable };
