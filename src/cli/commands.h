@@ -39,9 +39,15 @@ int recipient_remove(const config::Config&, const std::string& address);
 int recipient_list(const config::Config&, const std::string& domain);
 
 // Scanning: explain the verdict for message files; train the classifier from examples.
-int scan_files(const config::Config&, const std::vector<std::string>& files, bool json);
+// tenant: whose domains, protected names and block lists the phishing checks use ("" = the tenant
+// of the first To/Cc address on a protected domain, if any).
+int scan_files(const config::Config&, const std::vector<std::string>& files, bool json, const std::string& tenant = "");
 int train(const config::Config&, const std::vector<std::string>& spam, const std::vector<std::string>& ham,
           bool reset);
+
+// Link block lists (tenant "" = the operator's) and protected names (phish_commands.cpp).
+int urllist(const config::Config&, const std::string& action, const std::string& tenant, const std::string& entry);  // add|remove|list
+int protected_name(const config::Config&, const std::string& action, const std::string& tenant, const std::string& name);
 
 int track(const config::Config&, const std::string& id, const std::string& recipient, size_t limit, bool json);
 

@@ -80,6 +80,17 @@ int main(int argc, char** argv) {
     std::string st = status;
     sub->callback(with_config([&, st] { return mm::cli::tenant_set_status(cfg, name, st); }));
   }
+  auto* tpn = tenant->add_subcommand("protect-name", "Names (executives) whose display-name use from outside is impersonation");
+  tpn->require_subcommand(1);
+  std::string pn_tenant, pn_name;
+  for (auto [sub_name, help] : {std::pair{"add", "Protect a name"}, std::pair{"remove", "Stop protecting a name"},
+                                std::pair{"list", "List protected names"}}) {
+    auto* sub = tpn->add_subcommand(sub_name, help);
+    sub->add_option("tenant", pn_tenant, "Tenant name")->required();
+    std::string action = sub_name;
+    if (action != "list") sub->add_option("name", pn_name, "The person's name as it appears in From")->required();
+    sub->callback(with_config([&, action] { return mm::cli::protected_name(cfg, action, pn_tenant, pn_name); }));
+  }
   auto* trm = tenant->add_subcommand("remove", "Delete a tenant (it must have no domains left)");
   trm->add_option("name", name, "Tenant name")->required();
   trm->callback(with_config([&] { return mm::cli::tenant_remove(cfg, name); }));
@@ -132,7 +143,22 @@ int main(int argc, char** argv) {
   auto* scan = app.add_subcommand("scan", "Scan message files (.eml or mbox) and explain the verdict: why?");
   scan->add_option("files", files, "Message files or directories")->required();
   scan->add_flag("--json", json, "One JSON object per message");
-  scan->callback(with_config([&] { return mm::cli::scan_files(cfg, files, json); }));
+  std::string scan_tenant;
+  scan->add_option("--tenant", scan_tenant, "Scan as mail for this tenant (default: the tenant of the To/Cc domains)");
+  scan->callback(with_config([&] { return mm::cli::scan_files(cfg, files, json, scan_tenant); }));
+
+  // urllist: link block lists
+  auto* urllist = app.add_subcommand("urllist", "Block hosts/domains in links (the operator's list, or a tenant's)");
+  urllist->require_subcommand(1);
+  std::string ul_tenant, ul_entry;
+  for (auto [sub_name, help] : {std::pair{"add", "Block a host, domain or IPv4 address in links"},
+                                std::pair{"remove", "Remove an entry"}, std::pair{"list", "List the entries"}}) {
+    auto* sub = urllist->add_subcommand(sub_name, help);
+    sub->add_option("--tenant", ul_tenant, "The tenant's list (default: the operator's list, for every tenant)");
+    std::string action = sub_name;
+    if (action != "list") sub->add_option("entry", ul_entry, "Host, domain or IPv4 address")->required();
+    sub->callback(with_config([&, action] { return mm::cli::urllist(cfg, action, ul_tenant, ul_entry); }));
+  }
   bool reset = false;
   auto* train = app.add_subcommand("train", "Train the spam classifier from example messages (.eml files, mbox, dirs)");
   train->add_option("--spam", spam_paths, "Spam examples (repeatable)");

@@ -8,6 +8,7 @@
 #include "classifier/train.h"
 #include "cli/commands.h"
 #include "cli/engine.h"
+#include "gateway/directory.h"
 #include "message/message.h"
 #include "ops/control.h"
 #include "util/json_line.h"
@@ -22,12 +23,14 @@ int fail(const std::string& msg) {
 
 }  // namespace
 
-int scan_files(const config::Config& c, const std::vector<std::string>& files, bool json) {
+int scan_files(const config::Config& c, const std::vector<std::string>& files, bool json, const std::string& tenant) {
   auto st = store::open_sqlite(c.db_path);
   if (!st) return fail("cannot open the database " + c.db_path + ": " + st.error());
   auto setup = build_engine(c, **st);
   if (!setup) return fail(setup.error());
   if (!json) std::printf("engine: %s\n", setup->summary.c_str());
+  auto dir = gateway::Directory::load(**st);
+  if (!tenant.empty() && !(*st)->get_tenant(tenant)) return fail("tenant '" + tenant + "' does not exist");
   // A directory stands for its files (sorted), so that every verdict names its file.
   std::vector<std::string> paths;
   for (auto& f : files) {
@@ -54,6 +57,13 @@ int scan_files(const config::Config& c, const std::vector<std::string>& files, b
       std::string name = msgs.size() > 1 ? f + "#" + std::to_string(i + 1) : f;
       auto msg = message::parse(std::make_shared<const std::string>(std::move(msgs[i])));
       scan::Envelope env;
+      env.tenant = tenant;
+      if (env.tenant.empty()) {
+        for (const auto* list : {&msg->to, &msg->cc})
+          for (const auto& mb : *list)
+            if (auto* d = dir->find(mb.domain); d && env.tenant.empty()) env.tenant = d->tenant;
+      }
+      env.tenant_facts = dir->tenant_facts(env.tenant);
       auto v = setup->engine->scan(*msg, env);
       if (json) {
         std::string line = v.to_json();

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "net/smtp_client.h"
+#include "scan/check.h"
 #include "store/store.h"
 
 namespace mm::gateway {
@@ -27,8 +28,13 @@ class Directory {
   const DomainEntry* find(const std::string& domain) const;  // lower-case domain
   int64_t generation() const { return generation_; }
   size_t size() const { return domains_.size(); }
+  // What the checks may know about a tenant (domains, protected names, link block lists, and the
+  // operator's link block list); for an unknown or empty tenant, facts with only the operator's list.
+  std::shared_ptr<const scan::TenantFacts> tenant_facts(const std::string& tenant) const;
 
  private:
+  std::unordered_map<std::string, std::shared_ptr<const scan::TenantFacts>> facts_;
+  std::shared_ptr<const scan::TenantFacts> no_tenant_facts_;
   int64_t generation_ = 0;
   std::unordered_map<std::string, DomainEntry> domains_;
 };

@@ -124,6 +124,8 @@ class InboundSession : public net::SessionHandler {
     a->env.sender = m.sender;
     a->env.tls = tls.active;
     a->env.tenant = m.tenant;
+    if (!dir_) dir_ = gw_.directory();
+    a->env.tenant_facts = dir_->tenant_facts(m.tenant);
     a->detail = "from " + env.helo + " [" + info_.client_ip + "] size=" +
                 std::to_string(a->received.size() + a->data.size()) + (tls.active ? " " + tls.version : "") +
                 " sender=<" + m.sender + ">";
@@ -282,8 +284,9 @@ void Gateway::rescan_pending() {
       auto body = spool_.read_body(old.id);
       if (!body) continue;
       auto raw = std::make_shared<const std::string>(std::move(*body));
-      scan::Envelope env{old.client_ip, old.helo, old.sender, {}, false, old.tenant};
+      scan::Envelope env{old.client_ip, old.helo, old.sender, {}, false, old.tenant, nullptr};
       for (auto& r : old.recipients) env.recipients.push_back(r.address);
+      if (auto dir = directory()) env.tenant_facts = dir->tenant_facts(old.tenant);
       scan::Verdict v;
       try {
         v = engine->scan(*message::parse(raw), env,

@@ -23,7 +23,7 @@ constexpr Score kBlocked{"URI_BLOCKLISTED", 10.0, Class::Phishing};
 constexpr Score kTenantBlocked{"URI_TENANT_BLOCKLISTED", 10.0, Class::Phishing};
 constexpr Score kDnsbl{"URI_DNSBL", 6.0, Class::Spam};  // hint from the list bits
 constexpr Score kShortener{"URI_SHORTENER", 0.5, Class::Phishing};
-constexpr Score kUserinfoSym{"URI_USERINFO", 1.0, Class::Phishing};
+constexpr Score kUserinfoSym{"URI_USERINFO", 1.5, Class::Phishing};
 constexpr Score kUserinfoDomain{"URI_USERINFO_DOMAIN", 3.0, Class::Phishing};
 constexpr Score kIpLink{"URI_IP_LITERAL", 1.5, Class::Phishing};
 constexpr Score kIpObfuscated{"URI_IP_OBFUSCATED", 2.5, Class::Phishing};

@@ -30,14 +30,13 @@ constexpr Score kLookBrand{"PHISH_LOOKALIKE_BRAND", 4.0};
 constexpr Score kLookCombo{"PHISH_LOOKALIKE_BRAND_COMBO", 2.0};
 constexpr Score kLookTenant{"PHISH_LOOKALIKE_TENANT", 5.0};
 constexpr Score kIdnMixed{"PHISH_IDN_MIXED_SCRIPT", 2.5};
-constexpr Score kPunycode{"PHISH_PUNYCODE_HOST", 0.3};
+constexpr Score kPunycode{"PHISH_PUNYCODE_HOST", 0.6};
 constexpr Score kExec{"PHISH_EXEC_IMPERSONATION", 5.0};
 constexpr Score kTenantName{"PHISH_TENANT_IMPERSONATION", 3.0};
-constexpr Score kReplyFree{"PHISH_REPLYTO_FREEMAIL", 1.5};
 constexpr Score kReplyProtected{"PHISH_REPLYTO_PROTECTED", 2.0};
 constexpr Score kAll[] = {kLinkMismatch, kForm,      kFormPassword, kFormOffsite, kLoginLure, kBrandName,
                           kBrandSubject, kLookBrand, kLookCombo,    kLookTenant,  kIdnMixed,  kPunycode,
-                          kExec,         kTenantName, kReplyFree,   kReplyProtected};
+                          kExec,         kTenantName, kReplyProtected};
 
 void emit(std::vector<Symbol>& out, const Score& s, std::string detail) {
   out.push_back({s.name, s.score, std::move(detail), Class::Phishing});
@@ -143,10 +142,9 @@ Result<std::vector<Brand>> parse_brands(std::string_view text) {
   return out;
 }
 
-std::shared_ptr<const PhishData> make_data(std::vector<Brand> brands, const std::vector<std::string>& freemail) {
+std::shared_ptr<const PhishData> make_data(std::vector<Brand> brands) {
   auto d = std::make_shared<PhishData>();
   d->brands = std::move(brands);
-  for (auto& f : freemail) d->freemail.add(f);
   std::set<std::string> seen;
   for (size_t b = 0; b < d->brands.size(); ++b)
     for (auto& dom : d->brands[b].domains) {
@@ -166,13 +164,11 @@ Result<std::shared_ptr<const PhishData>> load_data(const std::filesystem::path& 
   }
   auto brands = parse_brands(text);
   if (!brands) return Status::error((dir / "brands.txt").string() + ": " + brands.error());
-  auto free = links::read_list_file(dir / "freemail.txt");
-  if (!free) return Status::error(free.error());
-  return make_data(std::move(*brands), *free);
+  return make_data(std::move(*brands));
 }
 
 PhishCheck::PhishCheck(PhishOptions opt) : opt_(std::move(opt)) {
-  if (!opt_.data) opt_.data = make_data({}, {});
+  if (!opt_.data) opt_.data = make_data({});
 }
 
 double PhishCheck::max_abs_score() const {
@@ -392,10 +388,7 @@ void PhishCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) const {
   for (const auto& r : m.reply_to) {
     std::string rr = message::registrable_domain(r.domain);
     if (rr.empty() || rr == from_reg || from_reg.empty()) continue;
-    if (data.freemail.contains(rr) && !data.freemail.contains(from_reg)) {
-      emit(out, kReplyFree, "Reply-To " + r.address + " (free mail) for From " + m.from.address);
-      break;
-    }
+    // A free-mail Reply-To for a company From is the rules' HDR_REPLYTO_FREEMAIL (10_headers.rules).
     bool protected_from = from_tenant || from_brand >= 0;
     bool same_owner = (from_tenant && tenant_regs.count(rr)) || (from_brand >= 0 && brand_of(rr) == from_brand);
     if (protected_from && !same_owner) {

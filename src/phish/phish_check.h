@@ -7,8 +7,8 @@
 //  - lookalike domains of the brands and of the tenant's own domains (ICU confusable skeletons,
 //    edit distance, hyphenated combinations), mixed-script punycode hosts;
 //  - impersonation of the tenant's protected names (executives) or of the tenant itself by mail
-//    from outside, and Reply-To addresses that take the answers elsewhere (free mail for a company
-//    From, another domain for a tenant's or brand's From).
+//    from outside, and Reply-To addresses that take the answers to another domain when From is the
+//    tenant's or a brand's (a free-mail Reply-To for a company From is the rule HDR_REPLYTO_FREEMAIL).
 // Symbols carry Class::Phishing hints; details name the URL, domain or header that fired.
 #pragma once
 #include <filesystem>
@@ -36,16 +36,15 @@ struct Target {
 
 struct PhishData {
   std::vector<Brand> brands;
-  links::DomainSet freemail;
   std::vector<Target> brand_targets;  // every brand domain once
 };
 
 // Parses brands.txt ("Name: domain domain ...", '#' comments); error names the bad line.
 Result<std::vector<Brand>> parse_brands(std::string_view text);
-// Loads brands.txt and freemail.txt from `dir` (the project's rules/links).
+// Loads brands.txt from `dir` (the project's rules/links).
 Result<std::shared_ptr<const PhishData>> load_data(const std::filesystem::path& dir);
 // Builds the data from parts (tests).
-std::shared_ptr<const PhishData> make_data(std::vector<Brand> brands, const std::vector<std::string>& freemail);
+std::shared_ptr<const PhishData> make_data(std::vector<Brand> brands);
 
 struct PhishOptions {
   std::shared_ptr<const PhishData> data;

@@ -67,6 +67,22 @@ CREATE TABLE blobs (
   updated_at BIGINT NOT NULL
 );
 )sql"},
+    {4, "link block lists and protected names", R"sql(
+CREATE TABLE url_blocks (
+  id INTEGER PRIMARY KEY,
+  tenant_id INTEGER REFERENCES tenants (id) ON DELETE CASCADE,
+  entry VARCHAR(253) NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX url_blocks_entry ON url_blocks (COALESCE(tenant_id, 0), entry);
+CREATE TABLE protected_names (
+  id INTEGER PRIMARY KEY,
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  name VARCHAR(255) NOT NULL,
+  created_at BIGINT NOT NULL,
+  UNIQUE (tenant_id, name)
+);
+)sql"},
 };
 
 }  // namespace

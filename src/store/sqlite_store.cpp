@@ -346,7 +346,123 @@ class SqliteStore final : public Store {
     return std::move(*out);
   }
 
+  Status add_url_block(const std::string& tenant, const std::string& entry) override {
+    auto e = normalize_url_entry(entry);
+    if (!e) return e.status();
+    std::lock_guard lock(mu_);
+    return db_->transaction(true, [&]() -> Status {
+      std::optional<int64_t> tid;
+      if (!tenant.empty()) {
+        auto t = find_tenant(tenant);
+        if (!t) return Status::error("tenant '" + tenant + "' does not exist");
+        tid = t->id;
+      }
+      if (has_url_block(tid, *e)) return Status::error("'" + *e + "' is already on " + list_name(tenant));
+      auto ins = db_->prepare("INSERT INTO url_blocks (tenant_id, entry, created_at) VALUES (?, ?, ?)");
+      if (tid) ins.bind(*tid, *e, now_s());
+      else ins.bind(nullptr, *e, now_s());
+      ins.run();
+      return bump();
+    });
+  }
+
+  Status remove_url_block(const std::string& tenant, const std::string& entry) override {
+    auto e = normalize_url_entry(entry);
+    if (!e) return e.status();
+    std::lock_guard lock(mu_);
+    return db_->transaction(true, [&]() -> Status {
+      if (tenant.empty()) {
+        db_->prepare("DELETE FROM url_blocks WHERE tenant_id IS NULL AND entry = ?").bind(*e).run();
+      } else {
+        auto t = find_tenant(tenant);
+        if (!t) return Status::error("tenant '" + tenant + "' does not exist");
+        db_->prepare("DELETE FROM url_blocks WHERE tenant_id = ? AND entry = ?").bind(t->id, *e).run();
+      }
+      if (db_->changes() == 0) return Status::error("'" + *e + "' is not on " + list_name(tenant));
+      return bump();
+    });
+  }
+
+  Result<std::vector<std::string>> list_url_blocks(const std::string& tenant) override {
+    std::vector<std::string> out;
+    std::lock_guard lock(mu_);
+    auto st = db_->transaction(false, [&]() -> Status {
+      out.clear();
+      if (tenant.empty()) {
+        auto q = db_->prepare("SELECT entry FROM url_blocks WHERE tenant_id IS NULL ORDER BY entry");
+        while (q.next()) out.push_back(q.text(0));
+        return Status::ok();
+      }
+      auto t = find_tenant(tenant);
+      if (!t) return Status::error("tenant '" + tenant + "' does not exist");
+      auto q = db_->prepare("SELECT entry FROM url_blocks WHERE tenant_id = ? ORDER BY entry");
+      q.bind(t->id);
+      while (q.next()) out.push_back(q.text(0));
+      return Status::ok();
+    });
+    if (!st) return st;
+    return out;
+  }
+
+  Status add_protected_name(const std::string& tenant, const std::string& name) override {
+    auto n = clean_person_name(name);
+    if (!n) return n.status();
+    std::lock_guard lock(mu_);
+    return db_->transaction(true, [&]() -> Status {
+      auto t = find_tenant(tenant);
+      if (!t) return Status::error("tenant '" + tenant + "' does not exist");
+      {
+        auto q = db_->prepare("SELECT id FROM protected_names WHERE tenant_id = ? AND name = ?");
+        q.bind(t->id, *n);
+        if (q.next()) return Status::error("'" + *n + "' is already protected for tenant '" + tenant + "'");
+      }
+      db_->prepare("INSERT INTO protected_names (tenant_id, name, created_at) VALUES (?, ?, ?)")
+          .bind(t->id, *n, now_s())
+          .run();
+      return bump();
+    });
+  }
+
+  Status remove_protected_name(const std::string& tenant, const std::string& name) override {
+    auto n = clean_person_name(name);
+    if (!n) return n.status();
+    std::lock_guard lock(mu_);
+    return db_->transaction(true, [&]() -> Status {
+      auto t = find_tenant(tenant);
+      if (!t) return Status::error("tenant '" + tenant + "' does not exist");
+      db_->prepare("DELETE FROM protected_names WHERE tenant_id = ? AND name = ?").bind(t->id, *n).run();
+      if (db_->changes() == 0) return Status::error("'" + *n + "' is not protected for tenant '" + tenant + "'");
+      return bump();
+    });
+  }
+
+  Result<std::vector<std::string>> list_protected_names(const std::string& tenant) override {
+    std::vector<std::string> out;
+    std::lock_guard lock(mu_);
+    auto st = db_->transaction(false, [&]() -> Status {
+      out.clear();
+      auto t = find_tenant(tenant);
+      if (!t) return Status::error("tenant '" + tenant + "' does not exist");
+      auto q = db_->prepare("SELECT name FROM protected_names WHERE tenant_id = ? ORDER BY name");
+      q.bind(t->id);
+      while (q.next()) out.push_back(q.text(0));
+      return Status::ok();
+    });
+    if (!st) return st;
+    return out;
+  }
+
  private:
+  static std::string list_name(const std::string& tenant) {
+    return tenant.empty() ? "the operator's link block list" : "tenant '" + tenant + "''s link block list";
+  }
+  bool has_url_block(std::optional<int64_t> tid, const std::string& e) {
+    auto q = tid ? db_->prepare("SELECT id FROM url_blocks WHERE tenant_id = ? AND entry = ?")
+                 : db_->prepare("SELECT id FROM url_blocks WHERE tenant_id IS NULL AND entry = ?");
+    if (tid) q.bind(*tid, e);
+    else q.bind(e);
+    return q.next();
+  }
   static std::string lower(std::string s) {
     for (char& c : s)
       if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');

@@ -118,6 +118,19 @@ class Store {
   virtual Status put_blob(const std::string& name, std::string_view data) = 0;
   // The blob, or an error naming it when absent.
   virtual Result<std::string> get_blob(const std::string& name) = 0;
+
+  // --- link block lists and protected names (the phishing checks; migration 4) ---
+  // Blocks a host/domain (ASCII, IDN as punycode) or IPv4 address in links, for `tenant` or, with
+  // tenant "", for every tenant (the operator's list). Error on an invalid entry or a duplicate.
+  virtual Status add_url_block(const std::string& tenant, const std::string& entry) = 0;
+  virtual Status remove_url_block(const std::string& tenant, const std::string& entry) = 0;
+  // The entries of `tenant` ("" = the operator's list), sorted; error for an unknown tenant.
+  virtual Result<std::vector<std::string>> list_url_blocks(const std::string& tenant) = 0;
+  // Names (executives, 2..255 bytes of UTF-8) whose use as a display name on mail from outside
+  // the tenant is flagged as impersonation. Error on an unknown tenant or a duplicate.
+  virtual Status add_protected_name(const std::string& tenant, const std::string& name) = 0;
+  virtual Status remove_protected_name(const std::string& tenant, const std::string& name) = 0;
+  virtual Result<std::vector<std::string>> list_protected_names(const std::string& tenant) = 0;
 };
 
 // Opens (creating file and parent directories) a SQLite store: WAL mode, busy_timeout 5000 ms,

@@ -218,3 +218,48 @@ std::optional<std::u32string> punycode_decode(std::string_view in) {
 }
 
 }  // namespace mm::store
+
+namespace mm::store {
+
+Result<std::string> normalize_url_entry(std::string_view entry) {
+  std::string e(entry);
+  while (!e.empty() && (e.back() == ' ' || e.back() == '\t')) e.pop_back();
+  while (!e.empty() && (e.front() == ' ' || e.front() == '\t')) e.erase(e.begin());
+  in_addr a{};
+  if (!e.empty() && is_digit(e.back()) && inet_pton(AF_INET, e.c_str(), &a) == 1) {
+    char buf[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &a, buf, sizeof buf);
+    return std::string(buf);
+  }
+  auto d = normalize_domain(e);
+  if (!d) return Status::error("link block list entry " + quoted(entry) + ": " + d.error());
+  return d;
+}
+
+Result<std::string> clean_person_name(std::string_view name) {
+  std::string out;
+  bool space = false;
+  for (unsigned char c : name) {
+    if (c == ' ' || c == '\t') {
+      space = !out.empty();
+      continue;
+    }
+    if (c < 0x20 || c == 0x7f) return Status::error("name " + quoted(name) + " contains control characters");
+    if (space) out += ' ';
+    space = false;
+    out += static_cast<char>(c);
+  }
+  if (out.size() < 2 || out.size() > 255) return Status::error("name " + quoted(name) + " must be 2 to 255 bytes long");
+  // UTF-8 well-formedness (no overlongs or surrogates needed for display names: a structural check).
+  for (size_t i = 0; i < out.size();) {
+    unsigned char c = static_cast<unsigned char>(out[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > out.size()) return Status::error("name " + quoted(name) + " is not valid UTF-8");
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(out[i + k]) >> 6) != 2) return Status::error("name " + quoted(name) + " is not valid UTF-8");
+    i += n;
+  }
+  return out;
+}
+
+}  // namespace mm::store

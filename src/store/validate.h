@@ -21,6 +21,12 @@ Result<std::string> normalize_domain(std::string_view domain);
 Result<std::string> normalize_route_host(std::string_view host);
 // local@domain with a dot-atom local part (UTF-8 allowed) and a valid domain; lower-cased.
 Result<std::string> normalize_address(std::string_view address);
+// A link block list entry: a domain/host name as normalize_domain (single labels refused) or an
+// IPv4 address in dotted form.
+Result<std::string> normalize_url_entry(std::string_view entry);
+// A person's name for impersonation checks: trimmed, inner whitespace collapsed, 2..255 bytes,
+// valid UTF-8 without control characters.
+Result<std::string> clean_person_name(std::string_view name);
 // RFC 3492 decoding of the part after "xn--"; nullopt when malformed.
 std::optional<std::u32string> punycode_decode(std::string_view encoded);
 
