@@ -289,12 +289,19 @@ void PhishCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) const {
   // --- Lookalike domains and suspicious IDN hosts ---
   struct Candidate {
     std::string reg, where;
+    bool image = false;  // only seen as an image source (CDNs): no combination names
   };
   std::vector<Candidate> cands;
   std::set<std::string> seen;
-  auto add_cand = [&](const std::string& reg, std::string where) {
-    if (reg.empty() || message::is_ip_literal(reg) || cands.size() >= 200 || !seen.insert(reg).second) return;
-    cands.push_back({reg, std::move(where)});
+  auto add_cand = [&](const std::string& reg, std::string where, bool image = false) {
+    if (reg.empty() || message::is_ip_literal(reg) || cands.size() >= 200) return;
+    if (!seen.insert(reg).second) {
+      if (!image)
+        for (auto& c : cands)
+          if (c.reg == reg) c.image = false;
+      return;
+    }
+    cands.push_back({reg, std::move(where), image});
   };
   add_cand(from_reg, "From " + m.from.domain);
   for (auto& r : m.reply_to) add_cand(message::registrable_domain(r.domain), "Reply-To " + r.domain);
@@ -305,7 +312,7 @@ void PhishCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) const {
       std::string shown = links::host_in_text(u.text);
       if (!shown.empty()) where += "|, text " + shown;
     }
-    add_cand(u.registrable, where);
+    add_cand(u.registrable, where, u.source == links::Source::Image);
   }
   auto where_text = [](const std::string& w, const std::string& note) {
     size_t bar = w.find('|');
@@ -330,7 +337,8 @@ void PhishCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) const {
         auto k = lookalike(dn, t.name);
         if (k == LookalikeKind::None) continue;
         if (k == LookalikeKind::Combo) {
-          if (look_combo || look_brand) continue;
+          // A brand's own mail uses its own hyphenated names (CDNs, campaigns); images are CDNs.
+          if (look_combo || look_brand || c.image || t.brand == from_brand) continue;
           emit(out, kLookCombo, where_text(c.where, "combines " + data.brands[static_cast<size_t>(t.brand)].name +
                                                         "'s " + t.name.label + " with other words"));
           look_combo = true;
