@@ -62,6 +62,32 @@ bool has_words(std::string_view text_lower, std::string_view phrase_lower) {
   return false;
 }
 
+// Whether a display name speaks as `brand`: it starts with the brand ("PayPal Service", "Apple ID"),
+// or is the brand plus words of a service desk ("Security Team - Microsoft"). A newsletter about a
+// brand ("Lockergnome Apple Core") does not.
+bool speaks_as(const std::string& display_words, const std::string& brand) {
+  if (brand.empty() || !has_words(display_words, brand)) return false;
+  if (display_words.starts_with(brand)) return true;
+  static constexpr std::string_view kDesk[] = {"account", "accounts", "team", "support", "service", "services",
+                                               "security", "billing", "customer", "care", "help", "desk",
+                                               "notification", "notifications", "alert", "alerts", "online", "id",
+                                               "the", "your", "from", "no", "reply", "noreply", "center", "centre", "inc", "ltd", "llc", "corp"};
+  std::string rest = display_words;
+  rest.replace(rest.find(brand), brand.size(), " ");
+  size_t i = 0;
+  while (i < rest.size()) {
+    while (i < rest.size() && rest[i] == ' ') ++i;
+    size_t j = rest.find(' ', i);
+    if (j == std::string::npos) j = rest.size();
+    if (j > i) {
+      std::string_view w(rest.data() + i, j - i);
+      if (std::find(std::begin(kDesk), std::end(kDesk), w) == std::end(kDesk)) return false;
+    }
+    i = j;
+  }
+  return true;
+}
+
 std::string short_text(std::string_view s, size_t n = 60) {
   return s.size() > n ? std::string(s.substr(0, n)) + "..." : std::string(s);
 }
@@ -142,15 +168,16 @@ Result<std::vector<Brand>> parse_brands(std::string_view text) {
   return out;
 }
 
-std::shared_ptr<const PhishData> make_data(std::vector<Brand> brands) {
+std::shared_ptr<const PhishData> make_data(std::vector<Brand> brands, const std::vector<std::string>& freemail) {
   auto d = std::make_shared<PhishData>();
   d->brands = std::move(brands);
+  for (auto& f : freemail) d->freemail.add(f);
   std::set<std::string> seen;
   for (size_t b = 0; b < d->brands.size(); ++b)
-    for (auto& dom : d->brands[b].domains) {
-      std::string reg = message::registrable_domain(dom);
+    for (size_t k = 0; k < d->brands[b].domains.size(); ++k) {
+      std::string reg = message::registrable_domain(d->brands[b].domains[k]);
       if (!seen.insert(reg).second) continue;
-      d->brand_targets.push_back({prepare(reg), static_cast<int>(b)});
+      d->brand_targets.push_back({prepare(reg), static_cast<int>(b), k == 0});
     }
   return d;
 }
@@ -164,7 +191,9 @@ Result<std::shared_ptr<const PhishData>> load_data(const std::filesystem::path& 
   }
   auto brands = parse_brands(text);
   if (!brands) return Status::error((dir / "brands.txt").string() + ": " + brands.error());
-  return make_data(std::move(*brands));
+  auto free = links::read_list_file(dir / "freemail.txt");
+  if (!free) return Status::error(free.error());
+  return make_data(std::move(*brands), *free);
 }
 
 PhishCheck::PhishCheck(PhishOptions opt) : opt_(std::move(opt)) {
@@ -199,7 +228,9 @@ void PhishCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) const {
         if (d == reg) return static_cast<int>(b);
     return -1;
   };
-  const int from_brand = brand_of(from_reg);
+  // A brand's free-mail domain (hotmail.com, gmail.com) is anyone's address, not the brand speaking.
+  const bool from_free = data.freemail.contains(from_reg);
+  const int from_brand = from_free ? -1 : brand_of(from_reg);
 
   // --- Link text showing another domain ---
   for (const auto& u : urls) {
@@ -228,7 +259,6 @@ void PhishCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) const {
         offsite = u.host;
         break;
       }
-    if (!offsite.empty()) emit(out, kFormOffsite, "form posts to " + offsite + ", sender " + (from_reg.empty() ? "unknown" : from_reg));
     if (m.password_fields > 0)
       emit(out, kFormPassword, std::to_string(m.password_fields) + " password field(s) in a form posting to " +
                                    (offsite.empty() ? short_text(m.forms.front(), 80) : offsite));
@@ -236,7 +266,7 @@ void PhishCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) const {
     emit(out, kFormPassword, std::to_string(m.password_fields) + " password field(s) in the HTML");
   }
 
-  // --- Login lure: account wording plus a login-looking link off the sender's domain ---
+  // --- Login lure: account wording plus a login-looking link (or a form) off the sender's domain ---
   std::string lure;
   for (const auto& s : ctx.prior)
     if (s.hint == Class::Phishing && s.score >= 1.0 && (s.name.starts_with("BODY_") || s.name.starts_with("SUBJ_"))) {
@@ -248,6 +278,15 @@ void PhishCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) const {
     for (auto w : kLureWords)
       if (has_words(body, w)) {
         lure = "'" + std::string(w) + "'";
+        break;
+      }
+  }
+  if (!lure.empty() || m.password_fields > 0) {
+    // An off-site form matters with account wording or a password field (search boxes do not).
+    for (const auto& u : urls)
+      if (u.source == links::Source::Form && !own(u.registrable)) {
+        emit(out, kFormOffsite, "form posts to " + u.host + ", sender " + (from_reg.empty() ? "unknown" : from_reg) +
+                                    (lure.empty() ? ", with a password field" : ", after " + lure));
         break;
       }
   }
@@ -264,10 +303,12 @@ void PhishCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) const {
   const std::string display = lower(m.from.display);
   const std::string subject = lower(m.subject);
   bool brand_display = false;
+  const std::string display_words = normalize_name(m.from.display);
   for (size_t b = 0; b < data.brands.size() && !display.empty(); ++b) {
     const auto& br = data.brands[b];
-    if (!has_words(display, lower(br.name))) continue;
-    if (std::find(br.domains.begin(), br.domains.end(), from_reg) != br.domains.end() || from_tenant) continue;
+    if (!speaks_as(display_words, normalize_name(br.name))) continue;
+    if ((!from_free && std::find(br.domains.begin(), br.domains.end(), from_reg) != br.domains.end()) || from_tenant)
+      continue;
     emit(out, kBrandName, "From name '" + short_text(m.from.display) + "' names " + br.name + ", sent from " +
                               (from_reg.empty() ? "no domain" : from_reg));
     brand_display = true;
@@ -279,7 +320,8 @@ void PhishCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) const {
   if (!brand_display && !lure.empty() && phish_prior >= 1.0) {
     for (const auto& br : data.brands) {
       if (!has_words(subject, lower(br.name))) continue;
-      if (std::find(br.domains.begin(), br.domains.end(), from_reg) != br.domains.end() || from_tenant) continue;
+      if ((!from_free && std::find(br.domains.begin(), br.domains.end(), from_reg) != br.domains.end()) || from_tenant)
+        continue;
       emit(out, kBrandSubject, "subject names " + br.name + ", sent from " + (from_reg.empty() ? "no domain" : from_reg) +
                                    ", with " + lure);
       break;
@@ -335,7 +377,7 @@ void PhishCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) const {
     if (!look_brand || !look_combo)
       for (const auto& t : data.brand_targets) {
         auto k = lookalike(dn, t.name);
-        if (k == LookalikeKind::None) continue;
+        if (k == LookalikeKind::None || (k != LookalikeKind::Homoglyph && !t.primary)) continue;
         if (k == LookalikeKind::Combo) {
           // A brand's own mail uses its own hyphenated names (CDNs, campaigns); images are CDNs.
           if (look_combo || look_brand || c.image || t.brand == from_brand) continue;

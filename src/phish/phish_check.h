@@ -31,20 +31,24 @@ struct Brand {
 // A brand or tenant domain prepared for lookalike comparison.
 struct Target {
   DomainName name;
-  int brand = -1;  // index into PhishData::brands, -1 for tenant domains
+  int brand = -1;        // index into PhishData::brands, -1 for tenant domains
+  bool primary = true;   // the brand's first domain: typo and combination lookalikes are checked
+                         // against it only (homoglyphs against every domain)
 };
 
 struct PhishData {
   std::vector<Brand> brands;
+  links::DomainSet freemail;          // free-mail providers: a brand's free-mail domain (hotmail.com)
+                                      // does not make a display name or Reply-To the brand's
   std::vector<Target> brand_targets;  // every brand domain once
 };
 
 // Parses brands.txt ("Name: domain domain ...", '#' comments); error names the bad line.
 Result<std::vector<Brand>> parse_brands(std::string_view text);
-// Loads brands.txt from `dir` (the project's rules/links).
+// Loads brands.txt and freemail.txt from `dir` (the project's rules/links).
 Result<std::shared_ptr<const PhishData>> load_data(const std::filesystem::path& dir);
 // Builds the data from parts (tests).
-std::shared_ptr<const PhishData> make_data(std::vector<Brand> brands);
+std::shared_ptr<const PhishData> make_data(std::vector<Brand> brands, const std::vector<std::string>& freemail = {});
 
 struct PhishOptions {
   std::shared_ptr<const PhishData> data;

@@ -113,9 +113,15 @@ TEST(PhishCheck, FormsWithPasswordsAndOffSiteActions) {
   auto out = run(m);
   ASSERT_TRUE(find(out, "HTML_FORM")) << names(out);
   ASSERT_TRUE(find(out, "PHISH_FORM_OFFSITE"));
-  EXPECT_EQ(find(out, "PHISH_FORM_OFFSITE")->detail, "form posts to collect.example, sender partner.example");
+  EXPECT_EQ(find(out, "PHISH_FORM_OFFSITE")->detail,
+            "form posts to collect.example, sender partner.example, with a password field");
   ASSERT_TRUE(find(out, "PHISH_FORM_PASSWORD"));
   EXPECT_EQ(find(out, "PHISH_FORM_PASSWORD")->detail, "1 password field(s) in a form posting to collect.example");
+  Mail search;  // a newsletter's search box posting elsewhere: just a form
+  search.html = "<form action=\"http://www.search.example/find\">Search the web <input name=q></form>";
+  out = run(search);
+  EXPECT_TRUE(find(out, "HTML_FORM"));
+  EXPECT_FALSE(find(out, "PHISH_FORM_OFFSITE")) << names(out);
   Mail own;
   own.html = "<form action=\"https://survey.partner.example/s\">Rate us <input name=r></form>";
   out = run(own);
@@ -154,6 +160,15 @@ TEST(PhishCheck, BrandInDisplayNameOrSubject) {
   Mail real;
   real.from = "\"PayPal\" <service@paypal.com>";
   EXPECT_FALSE(find(run(real), "PHISH_BRAND_DISPLAY_NAME"));
+  Mail free;  // the brand's free-mail domain is anyone's address
+  free.from = "\"Microsoft Account Team\" <msaccount.verify@hotmail.com>";
+  EXPECT_TRUE(find(run(free), "PHISH_BRAND_DISPLAY_NAME")) << names(run(free));
+  Mail about;  // a newsletter about a brand does not speak as the brand
+  about.from = "\"Lockergnome Apple Core\" <apple@lockergnome.example>";
+  EXPECT_FALSE(find(run(about), "PHISH_BRAND_DISPLAY_NAME"));
+  Mail desk;
+  desk.from = "\"Security Team - Microsoft\" <alert@ms-secure.example>";
+  EXPECT_TRUE(find(run(desk), "PHISH_BRAND_DISPLAY_NAME"));
   Mail word;  // "Apples" is not the brand "Apple"
   word.from = "\"Apples and Pears Ltd\" <info@fruit.example>";
   EXPECT_FALSE(find(run(word), "PHISH_BRAND_DISPLAY_NAME"));
@@ -190,6 +205,10 @@ TEST(PhishCheck, LookalikesOfBrandsAndOfTheTenant) {
   ASSERT_TRUE(find(out, "PHISH_LOOKALIKE_TENANT")) << names(out);
   EXPECT_EQ(find(out, "PHISH_LOOKALIKE_TENANT")->detail,
             "From acme-widget.com (typo lookalike of acme-widgets.com, a domain of tenant acme)");
+  // Typos count against a brand's main domain only (lindows.com is no lookalike of windows.com).
+  Mail other;
+  other.from = "News <news@lindows.com>";
+  EXPECT_FALSE(find(run(other), "PHISH_LOOKALIKE_BRAND")) << names(run(other));
   // Without the tenant's facts nothing is known about its domains.
   EXPECT_FALSE(find(run(tenant), "PHISH_LOOKALIKE_TENANT"));
 }
@@ -250,6 +269,10 @@ TEST(PhishCheck, ReplyToThatMatters) {
   own.from = "PayPal <service@paypal.com>";
   own.extra = "Reply-To: <help@paypal.me>\r\n";
   EXPECT_FALSE(find(run(own), "PHISH_REPLYTO_PROTECTED"));
+  Mail freefrom;  // From at a brand's free-mail domain: an ordinary person, whose list Reply-To is fine
+  freefrom.from = "Sam <sam@hotmail.com>";
+  freefrom.extra = "Reply-To: <discuss@lists.project.example>\r\n";
+  EXPECT_FALSE(find(run(freefrom), "PHISH_REPLYTO_PROTECTED"));
   Mail list;
   list.extra = "Reply-To: <discuss@lists.project.example>\r\n";
   EXPECT_TRUE(run(list).empty()) << names(run(list));
