@@ -219,9 +219,14 @@ std::optional<Url> normalize(std::string_view raw) {
     }
   }
   if (s.find("&#") != std::string::npos || s.find("&amp;") != std::string::npos) {
+    // Numeric entities in the scheme or host hide where the link goes; "&amp;" in a query is just
+    // HTML escaping left in text.
+    const size_t ent = s.find("&#");
+    const size_t sep = s.find("//");
+    const size_t host_end = sep == std::string::npos ? std::string::npos : s.find('/', sep + 2);
     bool changed = false;
     s = decode_entities(s, changed);
-    if (changed && s.find("&#") == std::string::npos) u.tricks |= kEntities;
+    if (changed && ent != std::string::npos && (host_end == std::string::npos || ent < host_end)) u.tricks |= kEntities;
   }
   std::string_view v = s;
   std::string_view rest;

@@ -99,11 +99,13 @@ constexpr std::string_view kLureWords[] = {
     "account will be suspended", "account has been locked", "account will be closed", "unusual sign-in activity",
     "confirm your password", "verify your password",    "re-enter your password", "your password will expire"};
 
-constexpr std::string_view kLoginWords[] = {"login", "log-in", "signin", "sign-in", "logon", "verify", "verification",
-                                            "account", "secure", "password", "auth", "webscr", "unlock", "validate"};
+constexpr std::string_view kLoginWords[] = {"login", "log-in", "log in", "signin", "sign-in", "sign in", "logon",
+                                            "log-on", "verify", "verification", "password", "/auth", "webscr",
+                                            "unlock", "validate", "reactivate"};
 
 bool login_looking(const links::Url& u) {
-  std::string p = lower(u.path) + " " + lower(u.host) + " " + lower(u.text);
+  // Short link texts are buttons ("Verify now"); long ones are titles that may mention passwords.
+  std::string p = lower(u.path) + " " + lower(u.host) + " " + (u.text.size() <= 40 ? lower(u.text) : "");
   for (auto w : kLoginWords)
     if (p.find(w) != std::string::npos) return true;
   return false;
@@ -229,8 +231,11 @@ void PhishCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) const {
     return -1;
   };
   // A brand's free-mail domain (hotmail.com, gmail.com) is anyone's address, not the brand speaking.
-  const bool from_free = data.freemail.contains(from_reg);
-  const int from_brand = from_free ? -1 : brand_of(from_reg);
+  // Only a brand's main domain speaks for it even when it is free mail (Yahoo! News from yahoo.com).
+  const int from_brand_any = brand_of(from_reg);
+  const bool from_free = data.freemail.contains(from_reg) &&
+                         !(from_brand_any >= 0 && data.brands[static_cast<size_t>(from_brand_any)].domains.front() == from_reg);
+  const int from_brand = from_free ? -1 : from_brand_any;
 
   // --- Link text showing another domain ---
   for (const auto& u : urls) {
@@ -439,7 +444,8 @@ void PhishCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) const {
     std::string rr = message::registrable_domain(r.domain);
     if (rr.empty() || rr == from_reg || from_reg.empty()) continue;
     // A free-mail Reply-To for a company From is the rules' HDR_REPLYTO_FREEMAIL (10_headers.rules).
-    bool protected_from = from_tenant || from_brand >= 0;
+    // A brand's From counts unless it is free mail (people at yahoo.com write to mailing lists).
+    bool protected_from = from_tenant || (from_brand >= 0 && !data.freemail.contains(from_reg));
     bool same_owner = (from_tenant && tenant_regs.count(rr)) || (from_brand >= 0 && brand_of(rr) == from_brand);
     if (protected_from && !same_owner) {
       emit(out, kReplyProtected, "Reply-To " + r.address + " for From " + m.from.address + " (" +

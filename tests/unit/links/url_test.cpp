@@ -100,6 +100,10 @@ TEST(Normalize, BackslashesCaseWhitespaceEntities) {
   auto e = norm("&#104;ttps://&#x65;vil.test/&amp;x");
   EXPECT_EQ(e.host, "evil.test");
   EXPECT_TRUE(e.tricks & kEntities);
+  auto q = norm("http://www.example.com/c.cgi?a&amp;b");  // HTML escaping in a query: no trick
+  EXPECT_EQ(q.path, "/c.cgi?a&b");
+  EXPECT_FALSE(q.tricks & kEntities);
+  EXPECT_FALSE(norm("http://example.net/&#65279;x").tricks & kEntities);
 }
 
 TEST(Normalize, PercentEncodedHostAndFullwidthDots) {

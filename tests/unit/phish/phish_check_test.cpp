@@ -144,6 +144,11 @@ TEST(PhishCheck, LoginLure) {
   out = run(r, nullptr, {{"BODY_MAILBOX_QUOTA", 2.0, "", scan::Class::Phishing}});
   ASSERT_TRUE(find(out, "PHISH_LOGIN_LURE")) << names(out);
   EXPECT_EQ(find(out, "PHISH_LOGIN_LURE")->detail, "href https://mail-upgrade.example.net/login after BODY_MAILBOX_QUOTA");
+  // A long link title that mentions passwords is no login button.
+  Mail title;
+  title.html = "<p>Your password expires soon. <a href=\"https://kb.example.net/redir?id=Q3\">Q3 - How to Log On to Windows "
+               "If You Forget Your Password</a></p>";
+  EXPECT_FALSE(find(run(title, nullptr, {{"BODY_PASSWORD_EXPIRES", 1.5, "", scan::Class::Phishing}}), "PHISH_LOGIN_LURE"));
   // The same wording with a link to the sender's own site is not a lure.
   Mail own;
   own.html = "<p>Please verify your account at <a href=\"https://www.partner.example/login\">our site</a>.</p>";
@@ -163,6 +168,9 @@ TEST(PhishCheck, BrandInDisplayNameOrSubject) {
   Mail free;  // the brand's free-mail domain is anyone's address
   free.from = "\"Microsoft Account Team\" <msaccount.verify@hotmail.com>";
   EXPECT_TRUE(find(run(free), "PHISH_BRAND_DISPLAY_NAME")) << names(run(free));
+  Mail news;  // ... but a free-mail brand's own main domain does speak for it
+  news.from = "\"Yahoo!News\" <news@yahoo.com>";
+  EXPECT_FALSE(find(run(news), "PHISH_BRAND_DISPLAY_NAME")) << names(run(news));
   Mail about;  // a newsletter about a brand does not speak as the brand
   about.from = "\"Lockergnome Apple Core\" <apple@lockergnome.example>";
   EXPECT_FALSE(find(run(about), "PHISH_BRAND_DISPLAY_NAME"));
