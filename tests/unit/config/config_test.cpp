@@ -68,4 +68,23 @@ TEST(Config, MissingFileIsAClearError) {
   EXPECT_NE(c.error().find("/nonexistent/mailmoat.toml"), std::string::npos);
 }
 
+TEST(Config, LinksSection) {
+  auto p = write_temp(
+      "[links]\nblocklist_file = \"/etc/mailmoat/block.txt\"\nuri_dnsbl_zones = [\"multi.uribl.example\"]\n"
+      "uri_dnsbl_timeout_ms = 500\n");
+  auto c = mm::config::load(p);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_TRUE(c->links_enabled);
+  EXPECT_EQ(c->url_blocklist_file, "/etc/mailmoat/block.txt");
+  EXPECT_EQ(c->uri_dnsbl_zones, std::vector<std::string>{"multi.uribl.example"});
+  EXPECT_EQ(c->uri_dnsbl_timeout_ms, 500);
+  unlink(p.c_str());
+  auto bad = write_temp("[links]\nuri_dnsbl_zones = \"one.example\"\nzones = 1\n");
+  auto e = mm::config::load(bad);
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().find("[links] uri_dnsbl_zones must be an array of strings"), std::string::npos) << e.error();
+  EXPECT_NE(e.error().find("unknown key 'zones' in [links]"), std::string::npos) << e.error();
+  unlink(bad.c_str());
+}
+
 }  // namespace
