@@ -8,11 +8,12 @@ CHECK = ("PHISH_", "URI_USERINFO", "URI_IP_", "URI_OBFUSCATED", "URI_SHORTENER",
 
 for path in sys.argv[1:]:
     classes, symbols, examples = collections.Counter(), collections.Counter(), {}
-    phish_msgs = []
+    phish_msgs, with_phish_symbol = [], 0
     for line in open(path, encoding="utf-8"):
         v = json.loads(line)
         classes[v["class"]] += 1
         names = [s["name"] for s in v["symbols"] if s["name"].startswith(CHECK)]
+        with_phish_symbol += any(n.startswith("PHISH_") for n in names)
         for s in v["symbols"]:
             if s["name"].startswith(CHECK):
                 symbols[s["name"]] += 1
@@ -21,7 +22,8 @@ for path in sys.argv[1:]:
             phish_msgs.append(f'{v["file"].rsplit("/", 1)[-1]} score {v["score"]}: {",".join(names)}')
     name = path.rsplit("/", 1)[-1].replace(".jsonl", "")
     total = sum(classes.values())
-    print(f"{name}: {total} messages, classes {dict(sorted(classes.items()))}")
+    print(f"{name}: {total} messages, classes {dict(sorted(classes.items()))}, "
+          f"{with_phish_symbol} with a PHISH_* symbol")
     for m in phish_msgs[:5]:
         print(f"  phishing verdict: {m}")
     for s, n in symbols.most_common():
