@@ -3,6 +3,8 @@
 // an ordinary newsletter stays clean.
 #include <gtest/gtest.h>
 
+#include "symbols.h"
+
 #include <filesystem>
 #include <fstream>
 
@@ -33,17 +35,8 @@ std::vector<scan::Symbol> run(const LinksCheck& c, const message::Message& m, sc
   return out;
 }
 
-const scan::Symbol* find(const std::vector<scan::Symbol>& v, const std::string& name) {
-  for (auto& s : v)
-    if (s.name == name) return &s;
-  return nullptr;
-}
-
-std::string names(const std::vector<scan::Symbol>& v) {
-  std::string o;
-  for (auto& s : v) o += s.name + "(" + s.detail + ") ";
-  return o;
-}
+using test_symbols::find;
+using test_symbols::names;
 
 TEST(LinksCheck, OrdinaryNewsletterIsClean) {
   LinksCheck c(options());

@@ -4,6 +4,8 @@
 // the whole engine (project rules + links + phishing) and expect the verdict class "phishing".
 #include <gtest/gtest.h>
 
+#include "../links/symbols.h"
+
 #include <filesystem>
 
 #include "links/links_check.h"
@@ -63,17 +65,8 @@ std::vector<scan::Symbol> run(const Mail& mail, std::shared_ptr<const scan::Tena
   return out;
 }
 
-const scan::Symbol* find(const std::vector<scan::Symbol>& v, const std::string& name) {
-  for (auto& s : v)
-    if (s.name == name) return &s;
-  return nullptr;
-}
-
-std::string names(const std::vector<scan::Symbol>& v) {
-  std::string o;
-  for (auto& s : v) o += s.name + "(" + s.detail + ") ";
-  return o;
-}
+using test_symbols::find;
+using test_symbols::names;
 
 TEST(PhishData, BrandsFileParses) {
   auto d = data();
