@@ -310,6 +310,10 @@ std::string describe(const Config& c) {
      << c.tag_score << ", reject >= " << c.reject_score << ", rules " << c.rules_dir << "\n"
      << "retry:     first " << c.first_retry_s << "s, backoff " << c.min_backoff_s << "-"
      << c.max_backoff_s << "s, lifetime " << c.max_lifetime_s << "s\n";
+  os << "links:     " << (c.links_enabled ? "on" : "off") << ", operator block list "
+     << (c.url_blocklist_file.empty() ? "(store only)" : c.url_blocklist_file) << ", "
+     << c.uri_dnsbl_zones.size() << " URI DNS list zone(s)"
+     << (c.uri_dnsbl_zones.empty() ? "" : " (unused until the DNS module provides a resolver)") << "\n";
   return os.str();
 }
 

@@ -7,6 +7,7 @@
 #include "../links/symbols.h"
 
 #include <filesystem>
+#include <fstream>
 
 #include "links/links_check.h"
 #include "links/url.h"
@@ -331,6 +332,48 @@ TEST(PhishEngine, VerdictIsPhishingAndNamesTheUrl) {
   auto v2 = e.scan(*message::parse(std::make_shared<const std::string>(news.raw())), {});
   EXPECT_EQ(v2.cls, scan::Class::Clean) << v2.to_text();
   EXPECT_TRUE(v2.symbols.empty()) << v2.to_text();
+}
+
+// Hostile input: the fuzz seeds and mutations of them (truncated, bytes flipped) never make the
+// checks throw, and every symbol keeps a non-empty detail.
+TEST(PhishEngine, HostileMessagesNeverThrow) {
+  links::LinksOptions lo;
+  links::LinksCheck lc(lo);
+  PhishOptions po;
+  po.data = data();
+  po.depends_on = {};
+  PhishCheck pc(po);
+  std::vector<std::string> seeds;
+  for (auto& e : std::filesystem::directory_iterator(MM_FUZZ_CORPUS)) {
+    std::ifstream in(e.path(), std::ios::binary);
+    seeds.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  seeds.push_back("From: \"\xff\xfe PayPal\" <a@xn--zz-->\r\nReply-To: <@>\r\n\r\n<a href=\"http://[::1\">x</a>"
+                  "<a href=\"http://0x.0x.0x\">y</a><a href=\"https://%zz@%%/\">z</a><a href=\"http://\xe3\x80\x82\">.</a>"
+                  "<form action=\"\"><input type=password>");
+  ASSERT_GE(seeds.size(), 5u);
+  auto facts = acme();
+  size_t runs = 0;
+  for (size_t i = 0; i < seeds.size(); ++i)
+    for (int k = 0; k < 40; ++k) {
+      std::string raw = seeds[i];
+      uint32_t x = static_cast<uint32_t>(i * 7919 + static_cast<size_t>(k) * 104729 + 1);
+      for (int f = 0; f < k && !raw.empty(); ++f) {
+        x = x * 1103515245u + 12345u;
+        raw[x % raw.size()] = static_cast<char>((x >> 16) & 0xff);
+      }
+      if (k % 5 == 4) raw.resize(raw.size() / 2);
+      auto m = message::parse(std::make_shared<const std::string>(raw));
+      scan::Envelope env;
+      env.tenant_facts = facts;
+      std::vector<scan::Symbol> none, out;
+      EXPECT_NO_THROW(lc.run({*m, env, none}, out));
+      const std::vector<scan::Symbol> prior = out;
+      EXPECT_NO_THROW(pc.run({*m, env, prior}, out));
+      for (auto& s : out) EXPECT_FALSE(s.detail.empty()) << s.name;
+      ++runs;
+    }
+  EXPECT_EQ(runs, seeds.size() * 40);
 }
 
 }  // namespace
