@@ -340,8 +340,13 @@ void PhishCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) const {
   };
   std::vector<Candidate> cands;
   std::set<std::string> seen;
-  auto add_cand = [&](const std::string& reg, std::string where, bool image = false) {
+  auto add_cand = [&](std::string reg, std::string where, bool image = false) {
     if (reg.empty() || message::is_ip_literal(reg) || cands.size() >= 200) return;
+    // Internationalised addresses (SMTPUTF8) carry Unicode domains: compare them as punycode.
+    if (std::any_of(reg.begin(), reg.end(), [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; })) {
+      reg = links::to_ascii(reg);
+      if (reg.empty()) return;
+    }
     if (!seen.insert(reg).second) {
       if (!image)
         for (auto& c : cands)

@@ -223,6 +223,11 @@ TEST(PhishCheck, MixedScriptPunycodeHosts) {
   EXPECT_EQ(find(out, "PHISH_IDN_MIXED_SCRIPT")->detail,
             "href xn--pypal-4ve.com (xn--pypal-4ve.com is p\xD0\xB0ypal.com, mixing scripts)");
   EXPECT_TRUE(find(out, "PHISH_LOOKALIKE_BRAND"));
+  Mail utf8;  // an internationalised From address (SMTPUTF8) with a Cyrillic а
+  utf8.from = "Service <service@p\xD0\xB0ypal.com>";
+  out = run(utf8);
+  ASSERT_TRUE(find(out, "PHISH_IDN_MIXED_SCRIPT")) << names(out);
+  EXPECT_EQ(find(out, "PHISH_LOOKALIKE_BRAND")->detail, "From p\xD0\xB0ypal.com (homoglyph lookalike of paypal.com)");
   Mail single;  // a German IDN in one script: only the weak punycode sign
   single.html = "<a href=\"https://xn--bcher-kva.example/\">B\xC3\xBC" "cher</a>";
   out = run(single);
