@@ -76,6 +76,7 @@ ManagedClamd::ManagedClamd(ManagedOptions o) : opt_(std::move(o)), st_(std::make
   conf_path_ = var + "/clamd.conf";
   socket_path_ = var + "/run/clamd.sock";
   lock_path_ = var + "/run/clamd.lock";
+  pid_path_ = var + "/run/clamd.pid";
   log_path_ = var + "/log/clamd.log";
   if (!opt_.temp_dir.empty()) {
     temp_dir_ = absolute(opt_.temp_dir);
@@ -198,6 +199,7 @@ void ManagedClamd::supervise() {
             "LocalSocket " + socket_path_ + "\n"
             "LocalSocketMode 660\n"
             "FixStaleSocket yes\n"
+            "PidFile " + pid_path_ + "\n"
             "LogFile " + log_path_ + "\n"
             "LogTime yes\n"
             "LogFileMaxSize 10M\n"

@@ -1,5 +1,5 @@
 // mailmoat's own clamd ([antivirus] mode = "managed"): a generated clamd.conf in var/, the socket
-// in var/run, temporary files on tmpfs (/dev/shm) when available, the signature directory from the
+// and pid file in var/run, temporary files on tmpfs (/dev/shm) when available, the signature directory from the
 // configuration. A supervisor thread starts clamd, restarts it (with backoff) when it dies, and sends
 // RELOAD when the signature files change; clamd reloads concurrently, so scans go on with the old
 // signatures meanwhile. Only one process owns the clamd (flock on var/run/clamd.lock): a second
@@ -56,7 +56,7 @@ class ManagedClamd {
   struct State;
   void supervise();
   ManagedOptions opt_;
-  std::string conf_path_, socket_path_, lock_path_, log_path_, temp_dir_;
+  std::string conf_path_, socket_path_, lock_path_, pid_path_, log_path_, temp_dir_;
   std::unique_ptr<State> st_;
 };
 

@@ -90,7 +90,7 @@ Result<ScanSetup> build_engine(const config::Config& c, store::Store& st) {
   s.engine = std::make_shared<scan::Engine>(t);
   // Malware checks first: their verdict wins over everything, so the engine's early stop must
   // never skip them.
-  if (auto st = add_malware_checks(c, *s.engine, s.summary); !st) return st;
+  if (auto mw = add_malware_checks(c, *s.engine, s.summary); !mw) return mw;
   s.summary += "; ";
 
   if (!std::filesystem::is_directory(c.rules_dir))
