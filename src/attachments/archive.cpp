@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <set>
 
 namespace mm::attachments {
 namespace {
@@ -129,7 +130,7 @@ class Walker {
       }
       if (!en.encrypted) {
         en.size = std::max<uint64_t>(en.size, body.size());
-        en.type = type_of(body);
+        en.type = type_of(body, en.name);
         if (en.type.kind == Kind::Document) en.macros = has_macros(body, en.type);
       }
       bool nested = !en.encrypted && en.type.kind == Kind::Archive;
@@ -174,7 +175,27 @@ bool contains_utf16le(std::string_view hay, std::string_view ascii) {
 
 }  // namespace
 
-FileType type_of(std::string_view data) {
+namespace {
+
+bool printable_text(std::string_view d) {
+  d = d.substr(0, 4096);
+  if (d.substr(0, 2) == "#!") return false;
+  for (unsigned char c : d)
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f') || c == 0x7f) return false;
+  return true;
+}
+
+}  // namespace
+
+FileType type_of(std::string_view data, std::string_view name) {
+  static const std::set<std::string> kPlain{"txt", "csv", "tsv", "log", "md", "json", "ini", "cfg"};
+  if (!data.empty() && kPlain.count(extension(name)) && printable_text(data)) {
+    FileType plain;
+    plain.mime = "text/plain";
+    plain.description = "plain text";
+    plain.kind = Kind::Text;
+    return plain;
+  }
   FileType t = identify(data);
   if (t.mime != "application/zip" || data.substr(0, 2) != "PK") return t;
   // A zip may be a document or a program in disguise: its member names tell.

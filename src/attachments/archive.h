@@ -37,7 +37,9 @@ struct Listing {
 };
 
 // identify() plus a look inside zips: OOXML/ODF documents and Java/Android packages are zips.
-FileType type_of(std::string_view data);
+// With a name whose extension says plain text (txt, csv, log, ...) and a head that is printable
+// text, libmagic is skipped (its per-call regex tests dominate the time for archives of text files).
+FileType type_of(std::string_view data, std::string_view name = {});
 
 Listing list_archive(std::string_view data, const ArchiveLimits& = {}, std::string_view name = {});
 

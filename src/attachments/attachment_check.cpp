@@ -140,7 +140,7 @@ void AttachmentCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) co
     if (!p.is_attachment) continue;
     std::string label = "part " + std::to_string(i + 1) + " " +
                         (p.filename.empty() ? "(" + p.content_type + ")" : display_name(p.filename));
-    FileType real = type_of(p.data);
+    FileType real = type_of(p.data, p.filename);
     bool macros = real.kind == Kind::Document && has_macros(p.data, real);
     inspect(*pol, label, p.filename, p.content_type, &real, macros, f);
     if (real.kind != Kind::Archive) continue;

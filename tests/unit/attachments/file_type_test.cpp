@@ -63,3 +63,11 @@ TEST(FileType, Extensions) {
   EXPECT_EQ(kind_of_extension("pdf"), Kind::Document);
   EXPECT_EQ(kind_of_extension("weird"), Kind::Other);
 }
+
+TEST(FileType, TextShortcutOnlyForPrintableText) {
+  EXPECT_EQ(type_of("a,b\n1,2\n", "data.csv").kind, Kind::Text);
+  // A program named like a text file is still typed by content.
+  auto pe = type_of(mm::test::sample("clam.exe"), "readme.txt");
+  EXPECT_EQ(pe.kind, Kind::Executable) << pe.mime;
+  EXPECT_EQ(type_of("#!/bin/sh\nrm -rf /tmp/x\n", "notes.txt").kind, Kind::Script);
+}
