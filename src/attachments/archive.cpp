@@ -177,6 +177,20 @@ bool contains_utf16le(std::string_view hay, std::string_view ascii) {
 
 namespace {
 
+// Calls visit(name) for the first `max` member names of a zip until it returns true (then true).
+template <class F>
+bool each_zip_member(std::string_view data, int max, F&& visit) {
+  Reader r;
+  archive_read_support_format_zip(r.a);
+  if (archive_read_open_memory(r.a, data.data(), data.size()) != ARCHIVE_OK) return false;
+  archive_entry* e = nullptr;
+  for (int i = 0; i < max && archive_read_next_header(r.a, &e) == ARCHIVE_OK; ++i) {
+    const char* p = archive_entry_pathname(e);
+    if (visit(std::string_view(p ? p : ""))) return true;
+  }
+  return false;
+}
+
 bool printable_text(std::string_view d) {
   d = d.substr(0, 4096);
   if (d.substr(0, 2) == "#!") return false;
@@ -199,32 +213,20 @@ FileType type_of(std::string_view data, std::string_view name) {
   FileType t = identify(data);
   if (t.mime != "application/zip" || data.substr(0, 2) != "PK") return t;
   // A zip may be a document or a program in disguise: its member names tell.
-  Reader r;
-  archive_read_support_format_zip(r.a);
-  if (archive_read_open_memory(r.a, data.data(), data.size()) != ARCHIVE_OK) return t;
-  archive_entry* e = nullptr;
-  for (int i = 0; i < 200 && archive_read_next_header(r.a, &e) == ARCHIVE_OK; ++i) {
-    const char* p = archive_entry_pathname(e);
-    std::string_view n = p ? p : "";
+  each_zip_member(data, 200, [&](std::string_view n) {
     if (n == "[Content_Types].xml") {
-      t.mime = "application/vnd.openxmlformats-officedocument";
-      t.description = "Microsoft OOXML document";
-      t.kind = Kind::Document;
-      return t;
+      t = {"application/vnd.openxmlformats-officedocument", "Microsoft OOXML document", Kind::Document};
+    } else if (n == "mimetype") {
+      t = {"application/vnd.oasis.opendocument", "OpenDocument", Kind::Document};
+    } else if (n == "META-INF/MANIFEST.MF") {
+      t = {"application/java-archive", "Java archive", Kind::Executable};
+    } else if (n == "AndroidManifest.xml") {
+      t = {"application/vnd.android.package-archive", "Android package", Kind::Executable};
+    } else {
+      return false;
     }
-    if (n == "mimetype") {
-      t.mime = "application/vnd.oasis.opendocument";
-      t.description = "OpenDocument";
-      t.kind = Kind::Document;
-      return t;
-    }
-    if (n == "META-INF/MANIFEST.MF" || n == "AndroidManifest.xml") {
-      t.mime = n == "AndroidManifest.xml" ? "application/vnd.android.package-archive" : "application/java-archive";
-      t.description = n == "AndroidManifest.xml" ? "Android package" : "Java archive";
-      t.kind = Kind::Executable;
-      return t;
-    }
-  }
+    return true;
+  });
   return t;
 }
 
@@ -247,17 +249,9 @@ bool has_macros(std::string_view data, const FileType& t) {
   if (ole) return contains_utf16le(data, "_VBA_PROJECT");
   if (data.substr(0, 2) != "PK") return false;
   if (m.find("macroEnabled") != std::string::npos) return true;
-  Reader r;
-  archive_read_support_format_zip(r.a);
-  if (archive_read_open_memory(r.a, data.data(), data.size()) != ARCHIVE_OK) return false;
-  archive_entry* e = nullptr;
-  for (int i = 0; i < 10000 && archive_read_next_header(r.a, &e) == ARCHIVE_OK; ++i) {
-    const char* p = archive_entry_pathname(e);
-    std::string_view name = p ? p : "";
-    if (name.size() >= 14 && strcasecmp(std::string(name.substr(name.size() - 14)).c_str(), "vbaProject.bin") == 0)
-      return true;
-  }
-  return false;
+  return each_zip_member(data, 10000, [](std::string_view name) {
+    return name.size() >= 14 && strcasecmp(std::string(name.substr(name.size() - 14)).c_str(), "vbaProject.bin") == 0;
+  });
 }
 
 }  // namespace mm::attachments
