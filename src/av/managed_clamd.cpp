@@ -112,9 +112,11 @@ ManagedClamd::~ManagedClamd() {
     }
     if (opt_.log) opt_.log(0, "clamd.stopped", "pid " + std::to_string(st_->child));
   }
+  if (st_->owner) {  // a process that only used another's clamd must not touch its files
+    std::error_code ec;
+    fs::remove(temp_dir_, ec);  // only if clamd left it empty
+  }
   if (st_->lock_fd >= 0) ::close(st_->lock_fd);
-  std::error_code ec;
-  fs::remove(temp_dir_, ec);  // only if clamd left it empty
 }
 
 std::shared_ptr<ManagedClamd> ManagedClamd::acquire(const ManagedOptions& o) {

@@ -290,3 +290,28 @@ TEST_F(Clamd, DebianTestFilesAreDetectedByTheProjectDatabase) {
   EXPECT_GE(files, 40);
   EXPECT_TRUE(missed.empty()) << missed.size() << " missed, first: " << missed[0];
 }
+
+TEST_F(Clamd, OneOwnerPerVarDirAndTakeOver) {
+  start();
+  ManagedOptions o;
+  o.var_dir = dir_ + "/var";
+  {
+    // A second user of the same var dir (e.g. `mailmoat scan` beside the server) uses the
+    // running clamd and, when it goes, leaves the owner's files alone.
+    ManagedClamd follower(o);
+    ASSERT_TRUE(follower.wait_ready(5s));
+    std::this_thread::sleep_for(600ms);  // a supervision round
+    EXPECT_EQ(follower.child_pid(), 0);
+    EXPECT_EQ(follower.temp_dir(), clamd_->temp_dir());
+  }
+  EXPECT_TRUE(fs::is_directory(clamd_->temp_dir()));
+  EXPECT_EQ(client().scan(sample("eicar.com"), in(5s)).kind, ScanResult::Found);
+  // When the owner goes, a waiting user takes over and starts its own clamd.
+  auto heir = std::make_unique<ManagedClamd>(o);
+  clamd_.reset();
+  for (int i = 0; i < 100 && heir->child_pid() == 0; ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_GT(heir->child_pid(), 0);
+  ASSERT_TRUE(heir->wait_ready(20s));
+  EXPECT_EQ(ClamdClient(heir->address()).scan(sample("eicar.com"), in(5s)).kind, ScanResult::Found);
+  clamd_ = std::move(heir);
+}
