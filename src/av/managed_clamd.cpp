@@ -64,7 +64,7 @@ struct ManagedClamd::State {
   pid_t child = 0;
   int lock_fd = -1;
   bool owner = false;
-  int starts = 0, reloads = 0;
+  int starts = 0, reloads = 0, exits = 0;
   Clock::time_point next_start{}, started{}, last_check{};
   std::chrono::seconds backoff{1};
   std::string loaded;  // fingerprint clamd last loaded
@@ -142,10 +142,12 @@ ClamdAddress ManagedClamd::address() const {
 bool ManagedClamd::wait_ready(std::chrono::milliseconds total) const {
   ClamdClient c(address());
   auto end = Clock::now() + total;
+  int exits_before = exits();
   for (int i = 0; i < 100000; ++i) {
     auto now = Clock::now();
     if (c.ping(std::min(end, now + std::chrono::milliseconds(500)))) return true;
     if (Clock::now() >= end) return false;
+    if (exits() - exits_before >= 2) return false;  // it keeps dying (see clamd.log): don't wait it out
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
@@ -154,6 +156,11 @@ bool ManagedClamd::wait_ready(std::chrono::milliseconds total) const {
 int ManagedClamd::child_pid() const {
   std::lock_guard lk(st_->mu);
   return st_->child;
+}
+
+int ManagedClamd::exits() const {
+  std::lock_guard lk(st_->mu);
+  return st_->exits;
 }
 
 int ManagedClamd::restarts() const {
@@ -187,6 +194,7 @@ void ManagedClamd::supervise() {
           log(1, "clamd.exited", "pid " + std::to_string(st_->child) + " ended with " + how + ", restart in " +
                                      std::to_string(st_->backoff.count()) + " s (see " + log_path_ + ")");
           st_->child = 0;
+          ++st_->exits;
           st_->next_start = now + st_->backoff;
           st_->backoff = std::min(st_->backoff * 2, std::chrono::seconds(30));
         } else if (now - st_->started > std::chrono::seconds(60)) {

@@ -43,11 +43,12 @@ class ManagedClamd {
   ManagedClamd& operator=(const ManagedClamd&) = delete;
 
   ClamdAddress address() const;
-  // Waits until clamd answers PING (true) or the time is up (false).
+  // Waits until clamd answers PING (true), or the time is up or clamd died twice meanwhile (false).
   bool wait_ready(std::chrono::milliseconds) const;
   // The pid of the clamd this process runs (0 if none, e.g. another process owns it).
   int child_pid() const;
   int restarts() const;
+  int exits() const;  // how often the clamd this process ran has died
   int reloads() const;
   const std::string& conf_path() const { return conf_path_; }
   const std::string& temp_dir() const { return temp_dir_; }

@@ -1,5 +1,7 @@
 #include "cli/engine.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 
@@ -24,6 +26,14 @@ Status add_malware_checks(const config::Config& c, scan::Engine& engine, std::st
       addr = *a;
       summary = "antivirus: clamd at " + addr.str();
     } else {
+      if (::access(c.av_clamd_path.c_str(), X_OK) != 0)
+        return Status::error("[antivirus] clamd_path " + c.av_clamd_path +
+                             " is not executable: install clamav-daemon (scripts/setup.sh), or use mode = "
+                             "\"external\" or enabled = false");
+      std::string db = c.av_database_dir.empty() ? av::default_database_dir() : c.av_database_dir;
+      if (!std::filesystem::is_directory(db))
+        return Status::error("[antivirus] database_dir " + db + " is not a directory" +
+                             (c.av_database_dir.empty() ? " (the build makes it: scripts/build.sh)" : ""));
       av::ManagedOptions mo;
       mo.clamd_path = c.av_clamd_path;
       mo.var_dir = c.var_dir;

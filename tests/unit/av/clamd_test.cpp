@@ -315,3 +315,20 @@ TEST_F(Clamd, OneOwnerPerVarDirAndTakeOver) {
   EXPECT_EQ(ClamdClient(heir->address()).scan(sample("eicar.com"), in(5s)).kind, ScanResult::Found);
   clamd_ = std::move(heir);
 }
+
+TEST(ManagedClamdStart, GivesUpWhenClamdKeepsDying) {
+  std::string dir = temp_dir();
+  ManagedOptions o;
+  o.var_dir = dir + "/var";
+  o.database_dir = dir + "/no-signatures-here";  // clamd refuses to start without signatures
+  fs::create_directories(o.database_dir);
+  auto t0 = std::chrono::steady_clock::now();
+  {
+    ManagedClamd c(o);
+    EXPECT_FALSE(c.wait_ready(60s));
+    EXPECT_GE(c.exits(), 2);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 20s);
+  EXPECT_NE(read_file(dir + "/var/log/clamd.log").find("database"), std::string::npos);
+  fs::remove_all(dir);
+}
