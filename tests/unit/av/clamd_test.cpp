@@ -9,13 +9,13 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "av/av_check.h"
 #include "av/clamd_client.h"
 #include "av/managed_clamd.h"
 #include "message/message.h"
+#include "../attachments/helpers.h"
 
 namespace fs = std::filesystem;
 using namespace mm::av;
@@ -23,14 +23,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string read_file(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::string sample(const char* name) { return read_file(std::string(MM_SIGNATURE_SAMPLES) + "/" + name); }
+using mm::test::read_file;
+using mm::test::sample;
 
 Deadline in(std::chrono::milliseconds ms) { return std::chrono::steady_clock::now() + ms; }
 
@@ -60,29 +54,8 @@ class Clamd : public ::testing::Test {
   std::unique_ptr<ManagedClamd> clamd_;
 };
 
-std::string base64(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    unsigned v = (uint8_t)in[i] << 16 | (uint8_t)in[i + 1] << 8 | (uint8_t)in[i + 2];
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    unsigned v = (uint8_t)in[i] << 16;
-    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    unsigned v = (uint8_t)in[i] << 16 | (uint8_t)in[i + 1] << 8;
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
-  }
-  return out;
-}
-
 std::string mime_with(const std::string& filename, const std::string& content) {
-  return "From: a@example.com\r\nTo: b@example.com\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
-         "Content-Type: multipart/mixed; boundary=\"BB\"\r\n\r\n--BB\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
-         "--BB\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"" +
-         filename + "\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64(content) + "\r\n--BB--\r\n";
+  return mm::test::mime_with(filename, content);
 }
 
 std::vector<mm::scan::Symbol> run_check(const AvCheck& c, const std::string& raw) {
