@@ -151,3 +151,14 @@ TEST(AttachmentCheck, OrdinaryAttachmentsStayClean) {
   EXPECT_TRUE(docx.empty()) << names(docx);
   EXPECT_TRUE(check(mime_with("data.csv", "a,b\n1,2\n", "text/csv")).empty());
 }
+
+TEST(AttachmentCheck, LargeArchivesAreListedWhole) {
+  // A 6 MB zip (beyond the 4 MiB of text the parser keeps) is decoded whole and listed.
+  TempDir t;
+  ASSERT_TRUE(t.sh("head -c 6000000 /dev/urandom > photos.raw && printf 'MZ' > setup.exe && "
+                   "head -c 300 /dev/zero >> setup.exe && zip -q -0 big.zip photos.raw setup.exe"));
+  auto s = check(mime_with("big.zip", read_file(t / "big.zip"), "application/zip"));
+  EXPECT_EQ(sym(s, "ATTACH_LIMIT"), nullptr) << names(s);
+  ASSERT_NE(sym(s, "ATTACH_BLOCKED_EXT"), nullptr) << names(s);
+  EXPECT_NE(sym(s, "ATTACH_BLOCKED_EXT")->detail.find("big.zip -> setup.exe"), std::string::npos);
+}
