@@ -234,6 +234,9 @@ void ManagedClamd::supervise() {
         }
         std::error_code ec;
         fs::rename(tmp, conf_path_, ec);
+        // The directory is this var dir's alone (named after it, and we hold the lock): what a
+        // killed clamd left there is stale.
+        for (auto& e : fs::directory_iterator(temp_dir_, ec)) fs::remove_all(e.path(), ec);
         fs::create_directories(temp_dir_, ec);
         std::string fp = fingerprint(opt_.database_dir);
         int out = ::open(log_path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);

@@ -157,12 +157,14 @@ TEST_F(Clamd, RestartedWhenItDies) {
   int first = clamd_->child_pid();
   ASSERT_GT(first, 0);
   ::kill(first, SIGKILL);
+  std::ofstream(clamd_->temp_dir() + "/clamav-left-by-the-dead.tmp") << "x";  // cleaned at the restart
   // The supervisor notices, restarts it after its backoff, and it answers again.
   for (int i = 0; i < 200 && (clamd_->child_pid() == first || clamd_->child_pid() == 0); ++i)
     std::this_thread::sleep_for(50ms);
   EXPECT_NE(clamd_->child_pid(), first);
   ASSERT_TRUE(clamd_->wait_ready(20s));
   EXPECT_EQ(clamd_->restarts(), 1);
+  EXPECT_FALSE(fs::exists(clamd_->temp_dir() + "/clamav-left-by-the-dead.tmp"));
   EXPECT_EQ(client().scan(sample("eicar.com"), in(5s)).kind, ScanResult::Found);
 }
 
