@@ -32,6 +32,12 @@ void AvCheck::run(const scan::Context& ctx, std::vector<scan::Symbol>& out) cons
   auto deadline = std::min(ctx.deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.timeout_ms));
   ScanResult r = client_.scan(raw, deadline);
   if (r.kind == ScanResult::Clean) return;
+  if (r.kind == ScanResult::Error && r.error.find("size limit exceeded") != std::string::npos) {
+    // clamd's StreamMaxLength: a property of the message, scanning again would not help.
+    out.push_back({"AV_UNSCANNABLE", 0, "clamd " + client_.address().str() + ": " + printable(r.error),
+                   Class::Unscannable});
+    return;
+  }
   if (r.kind == ScanResult::Error) {
     scan::Symbol s{"AV_ERROR", 0, "clamd " + client_.address().str() + ": " + printable(r.error), Class::Unscannable};
     s.retry = true;

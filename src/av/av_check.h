@@ -3,7 +3,8 @@
 // the part that carries it by scanning the decoded attachments one by one, so the symbol says
 // "part 2 invoice.zip: Eicar-Signature". Symbols:
 //   AV_VIRUS        clamd found malware (class hint malware)
-//   AV_UNSCANNABLE  clamd hit a limit or an encrypted archive, or the message exceeds max_scan_size
+//   AV_UNSCANNABLE  clamd hit a limit (its StreamMaxLength included) or an encrypted archive, or the
+//                   message exceeds max_scan_size
 //   AV_ERROR        clamd failed or was late (unscannable, retry: the message is scanned again later)
 // Never a silent pass: no answer from clamd is never "clean".
 #pragma once

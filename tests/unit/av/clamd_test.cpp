@@ -36,12 +36,13 @@ std::string temp_dir() {
 // One managed clamd (own var dir) per fixture.
 class Clamd : public ::testing::Test {
  protected:
-  void start(const std::string& db = "", int reload_s = 5) {
+  void start(const std::string& db = "", int reload_s = 5, uint64_t max_scan = 64ull << 20) {
     dir_ = temp_dir();
     ManagedOptions o;
     o.var_dir = dir_ + "/var";
     o.database_dir = db;
     o.reload_check_s = reload_s;
+    o.max_scan_size = max_scan;
     clamd_ = std::make_unique<ManagedClamd>(o);
     ASSERT_TRUE(clamd_->wait_ready(30s)) << read_file(dir_ + "/var/log/clamd.log");
   }
@@ -306,4 +307,15 @@ TEST(ManagedClamdStart, GivesUpWhenClamdKeepsDying) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 20s);
   EXPECT_NE(read_file(dir + "/var/log/clamd.log").find("database"), std::string::npos);
   fs::remove_all(dir);
+}
+
+TEST_F(Clamd, OverClamdsStreamLimitIsUnscannableNotRetried) {
+  start("", 5, 100 << 10);  // StreamMaxLength = 100 KiB + 1 MiB
+  AvCheck check(client(), {});  // our own limit is larger: the message is sent
+  auto s = run_check(check, mime_with("big.bin", std::string(3 << 20, 'x')));
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].name, "AV_UNSCANNABLE") << s[0].detail;
+  EXPECT_EQ(s[0].hint, mm::scan::Class::Unscannable);
+  EXPECT_FALSE(s[0].retry);
+  EXPECT_NE(s[0].detail.find("size limit exceeded"), std::string::npos) << s[0].detail;
 }
