@@ -82,6 +82,9 @@ void inspect(const Policy& pol, const std::string& label, std::string_view name,
     f.add("ATTACH_MACRO", kBlock, Class::Malware,
           label + (macros ? ": Office document with a VBA macro project" : ": macro-enabled Office format ." + ext));
   if (!real) return;
+  FileType believed = *real;
+  if (believed.weak && kind_of_extension(ext) != Kind::Executable) believed.kind = Kind::Other;
+  real = &believed;
   if (pol.block_executables && runs(real->kind))
     f.add("ATTACH_EXECUTABLE", kBlock, Class::Malware,
           label + ": " + to_string(real->kind) + " (" + real->description + ")");

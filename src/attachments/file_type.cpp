@@ -158,6 +158,7 @@ FileType identify(std::string_view data, size_t max_bytes) {
   t.description = d ? d : plain ? t.mime.substr(5) + " text" : "data";
   if (t.description.size() > 100) t.description = t.description.substr(0, 100);
   t.kind = kind_of_mime(t.mime, t.description);
+  t.weak = t.description.find("DOS executable (COM)") != std::string::npos;
   return t;
 }
 

@@ -14,6 +14,9 @@ struct FileType {
   std::string mime;         // "application/pdf", "application/vnd.microsoft.portable-executable"
   std::string description;  // "PE32 executable (GUI) Intel 80386, for MS Windows" (cut at 100 chars)
   Kind kind = Kind::Other;
+  // A signature that ~1% of random binary data matches ("DOS executable (COM)": one opcode byte):
+  // believe it only when the name says program too.
+  bool weak = false;
 };
 
 // Types the first `max_bytes` of data (libmagic looks at the head of a file; its regex tests on

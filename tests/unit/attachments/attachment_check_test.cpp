@@ -162,3 +162,16 @@ TEST(AttachmentCheck, LargeArchivesAreListedWhole) {
   ASSERT_NE(sym(s, "ATTACH_BLOCKED_EXT"), nullptr) << names(s);
   EXPECT_NE(sym(s, "ATTACH_BLOCKED_EXT")->detail.find("big.zip -> setup.exe"), std::string::npos);
 }
+
+TEST(AttachmentCheck, WeakComSignatureNeedsAProgramName) {
+  // libmagic calls ~1% of random binary data "DOS executable (COM)" (one opcode byte).
+  std::string blob("\xb8\x83\x55\x63\xb5\x0f\x28\x31", 8);
+  for (int i = 0; i < 2000; ++i) blob.push_back(static_cast<char>((i * 7919) % 251));
+  auto t = identify(blob);
+  ASSERT_TRUE(t.weak) << t.description;
+  EXPECT_TRUE(check(mime_with("backup.dat", blob)).empty());
+  EXPECT_TRUE(check(mime_with("report.pdf", blob, "application/pdf")).empty());
+  EXPECT_NE(sym(check(mime_with("tool.com", blob)), "ATTACH_EXECUTABLE"), nullptr);
+  // A real PE is believed whatever its name.
+  EXPECT_FALSE(identify(mm::test::sample("clam.exe")).weak);
+}
