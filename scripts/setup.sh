@@ -17,7 +17,7 @@ PKGS=(
   libc-ares-dev libopendkim-dev libargon2-dev libsodium-dev
   # tests and benchmarks
   swaks libnet-ssleay-perl libio-socket-ssl-perl python3 python3-aiosmtpd postfix procps
-  clamav-testfiles p7zip-full zip unzip sharutils libarchive-tools
+  clamav-testfiles clamdscan p7zip-full zip unzip sharutils libarchive-tools
   opendkim-tools dnsmasq-base knot knot-dnsutils dnsutils python3-dnspython
   libspf2-dev libopendmarc-dev   # test oracles only (SPF/DMARC differential tests), never linked into mailmoat
 )

@@ -1,10 +1,17 @@
 #include "cli/engine.h"
 
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 
+#include "attachments/attachment_check.h"
+#include "av/av_check.h"
+#include "av/managed_clamd.h"
 #include "classifier/bayes_check.h"
 #include "links/links_check.h"
 #include "phish/phish_check.h"
+#include "ops/log.h"
 #include "rules/heuristics.h"
 #include "rules/rule_set.h"
 #include "rules/rules_check.h"
@@ -13,6 +20,81 @@ namespace mm::cli {
 
 std::shared_ptr<const links::UriDnsResolver> uri_dns_resolver() { return nullptr; }
 
+Status add_malware_checks(const config::Config& c, scan::Engine& engine, std::string& summary) {
+  if (c.av_enabled) {
+    std::shared_ptr<void> keep;
+    av::ClamdAddress addr;
+    if (c.av_mode == "external") {
+      auto a = av::ClamdAddress::parse(c.av_socket);
+      if (!a) return Status::error("[antivirus] socket: " + a.error());
+      addr = *a;
+      summary = "antivirus: clamd at " + addr.str();
+    } else {
+      if (::access(c.av_clamd_path.c_str(), X_OK) != 0)
+        return Status::error("[antivirus] clamd_path " + c.av_clamd_path +
+                             " is not executable: install clamav-daemon (scripts/setup.sh), or use mode = "
+                             "\"external\" or enabled = false");
+      std::string db = c.av_database_dir.empty() ? av::default_database_dir() : c.av_database_dir;
+      if (!std::filesystem::is_directory(db))
+        return Status::error("[antivirus] database_dir " + db + " is not a directory" +
+                             (c.av_database_dir.empty() ? " (the build makes it: scripts/build.sh)" : ""));
+      av::ManagedOptions mo;
+      mo.clamd_path = c.av_clamd_path;
+      mo.var_dir = c.var_dir;
+      mo.database_dir = c.av_database_dir;
+      mo.temp_dir = c.av_temp_dir;
+      mo.max_scan_size = c.av_max_scan_size;
+      mo.max_file_size = c.av_max_file_size;
+      mo.max_recursion = c.av_archive_depth;
+      mo.max_files = static_cast<int>(c.av_max_files);
+      mo.scan_time_limit_ms = c.av_timeout_ms;
+      mo.reload_check_s = c.av_reload_check_s;
+      mo.log = [](int level, const std::string& event, const std::string& detail) {
+        JsonLine j;
+        j.add("detail", detail);
+        if (level == 0) log::info(event.c_str(), j);
+        else if (level == 1) log::warn(event.c_str(), j);
+        else log::error(event.c_str(), j);
+      };
+      auto clamd = av::ManagedClamd::acquire(mo);
+      addr = clamd->address();
+      bool ready = clamd->wait_ready(std::chrono::seconds(c.av_startup_wait_s));
+      if (!ready)
+        log::warn("clamd.not_ready", JsonLine().add("socket", addr.str()).add(
+                                         "note", "mail is held and scanned again once clamd answers"));
+      summary = "antivirus: managed clamd on " + addr.str() + " (signatures " +
+                (c.av_database_dir.empty() ? av::default_database_dir() : c.av_database_dir) + ")" +
+                (ready ? "" : " NOT READY");
+      keep = clamd;
+    }
+    av::AvOptions ao;
+    ao.max_scan_size = c.av_max_scan_size;
+    ao.timeout_ms = c.av_timeout_ms;
+    engine.add(std::make_unique<av::AvCheck>(av::ClamdClient(addr), ao, std::move(keep)));
+  } else {
+    summary = "antivirus: OFF";
+  }
+  if (c.att_enabled) {
+    auto pol = std::make_shared<attachments::Policy>();
+    if (c.att_blocked_extensions_set)
+      pol->blocked_extensions = {c.att_blocked_extensions.begin(), c.att_blocked_extensions.end()};
+    else
+      pol->blocked_extensions = attachments::default_blocked_extensions();
+    pol->block_executables = c.att_block_executables;
+    pol->block_macros = c.att_block_macros;
+    pol->block_double_extensions = c.att_block_double_extensions;
+    pol->block_type_mismatch = c.att_block_type_mismatch;
+    pol->block_bidi_names = c.att_block_bidi_names;
+    pol->limits.max_depth = c.att_archive_depth;
+    pol->limits.max_files = c.att_max_files;
+    pol->limits.max_total_bytes = c.att_max_expanded_bytes;
+    pol->limits.max_entry_bytes = c.att_max_expanded_bytes;
+    engine.add(std::make_unique<attachments::AttachmentCheck>(std::move(pol)));
+    summary += ", attachments: checked";
+  }
+  return {};
+}
+
 Result<ScanSetup> build_engine(const config::Config& c, store::Store& st) {
   ScanSetup s;
   scan::Thresholds t;
@@ -20,13 +102,17 @@ Result<ScanSetup> build_engine(const config::Config& c, store::Store& st) {
   t.reject = c.reject_score;
   t.bulk = c.bulk_score;
   s.engine = std::make_shared<scan::Engine>(t);
+  // Malware checks first: their verdict wins over everything, so the engine's early stop must
+  // never skip them.
+  if (auto mw = add_malware_checks(c, *s.engine, s.summary); !mw) return mw;
+  s.summary += "; ";
 
   if (!std::filesystem::is_directory(c.rules_dir))
     return Status::error("[scan] rules_dir '" + c.rules_dir + "' is not a directory");
   auto rules = rules::RuleSet::load_dir(c.rules_dir);
   if (!rules) return Status::error("rules: " + rules.error());
   const auto& rs = (*rules)->stats();
-  s.summary = "rules: " + std::to_string(rs.rules) + " from " + c.rules_dir + " (compiled in " +
+  s.summary += "rules: " + std::to_string(rs.rules) + " from " + c.rules_dir + " (compiled in " +
               std::to_string(static_cast<int>(rs.compile_ms)) + " ms)";
   s.engine->add(std::make_unique<rules::RulesCheck>(*rules));
   rules::HeuristicsOptions hopt;

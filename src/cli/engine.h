@@ -22,6 +22,9 @@ struct ScanSetup {
 
 // An error names what failed (a rule file line, a corrupt model).
 Result<ScanSetup> build_engine(const config::Config&, store::Store&);
+// The antivirus (clamd: managed or external) and attachment checks of [antivirus]/[attachments];
+// build_engine adds them first. `summary` gets a short description.
+Status add_malware_checks(const config::Config&, scan::Engine&, std::string& summary);
 
 // The resolver the URI DNS block lists use: null until the DNS module exists (then it returns its
 // implementation of links::UriDnsResolver).

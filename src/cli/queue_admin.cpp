@@ -58,6 +58,7 @@ std::string meta_text(const queue::MessageMeta& m) {
     if (!r.last_reply.empty()) out += ": " + r.last_reply;
     out += "\n";
   }
+  if (m.held && !m.last_error.empty()) out += "    " + m.last_error + "\n";
   if (m.attempts > 0)
     out += "    " + std::to_string(m.attempts) + " attempt(s), next at " +
            iso8601_us(m.next_attempt_s * 1000000).substr(0, 19) + "\n";

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <climits>
 #include <functional>
 #include <map>
@@ -107,7 +108,8 @@ class TableReader {
       else bad(key, "a number");
     }
   }
-  void strings(const char* key, std::vector<std::string>& out) {
+  // An array of strings; `set` tells whether the key was given.
+  void strings(const char* key, std::vector<std::string>& out, bool& set) {
     auto* n = find(key);
     if (!n) return;
     auto* arr = n->as_array();
@@ -119,6 +121,11 @@ class TableReader {
       result.push_back(*v);
     }
     out = std::move(result);
+    set = true;
+  }
+  void strings(const char* key, std::vector<std::string>& out) {
+    bool ignored = false;
+    strings(key, out, ignored);
   }
   void listens(const char* key, std::vector<Listen>& out) {
     auto* n = find(key);
@@ -174,7 +181,7 @@ Result<Config> load(const std::string& path) {
   Config c;
   c.source = path;
   std::vector<std::string> errors;
-  static const char* kTables[] = {"server", "smtp", "tls", "store", "queue", "delivery", "scan", "log", "links"};
+  static const char* kTables[] = {"server", "smtp", "tls", "store", "queue", "delivery", "scan", "log", "links", "antivirus", "attachments"};
   for (auto&& [k, v] : root) {
     (void)v;
     bool known = false;
@@ -280,6 +287,47 @@ Result<Config> load(const std::string& path) {
         c.stderr_level != "error" && c.stderr_level != "off")
       errors.push_back("[log] stderr_level must be one of debug, info, warn, error, off");
   }
+  {
+    TableReader t(root, "antivirus", errors);
+    t.boolean("enabled", c.av_enabled);
+    t.str("mode", c.av_mode);
+    t.str("socket", c.av_socket);
+    t.str("database_dir", c.av_database_dir);
+    t.str("clamd_path", c.av_clamd_path);
+    t.str("temp_dir", c.av_temp_dir);
+    t.integer("max_scan_size", c.av_max_scan_size, 1024, int64_t(4) << 30);
+    t.integer("max_file_size", c.av_max_file_size, 1024, int64_t(4) << 30);
+    t.integer("archive_depth", c.av_archive_depth, 1, 64);
+    t.integer("max_files", c.av_max_files, 1, 1000000);
+    t.integer("timeout_ms", c.av_timeout_ms, 100, 600000);
+    t.integer("startup_wait_s", c.av_startup_wait_s, 0, 3600);
+    t.integer("reload_check_s", c.av_reload_check_s, 1, 86400);
+    if (c.av_mode != "managed" && c.av_mode != "external")
+      errors.push_back("[antivirus] mode must be \"managed\" or \"external\"");
+    if (c.av_enabled && c.av_mode == "external" && c.av_socket.empty())
+      errors.push_back("[antivirus] mode \"external\" needs socket (a clamd socket path or host:port)");
+    if (c.av_mode == "managed" && !c.av_socket.empty())
+      errors.push_back("[antivirus] socket is for mode \"external\"; the managed clamd listens on <var_dir>/run/clamd.sock");
+  }
+  {
+    TableReader t(root, "attachments", errors);
+    t.boolean("enabled", c.att_enabled);
+    t.strings("blocked_extensions", c.att_blocked_extensions, c.att_blocked_extensions_set);
+    t.boolean("block_executables", c.att_block_executables);
+    t.boolean("block_macros", c.att_block_macros);
+    t.boolean("block_double_extensions", c.att_block_double_extensions);
+    t.boolean("block_type_mismatch", c.att_block_type_mismatch);
+    t.boolean("block_bidi_names", c.att_block_bidi_names);
+    t.integer("archive_depth", c.att_archive_depth, 1, 64);
+    t.integer("max_files", c.att_max_files, 1, 1000000);
+    t.integer("max_expanded_bytes", c.att_max_expanded_bytes, 1024, int64_t(4) << 30);
+    for (auto& e : c.att_blocked_extensions) {
+      if (!e.empty() && e[0] == '.') e = e.substr(1);
+      for (auto& ch : e) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (e.empty() || e.find_first_of("./\\ ") != std::string::npos)
+        errors.push_back("[attachments] blocked_extensions: '" + e + "' is not a file name extension");
+    }
+  }
   if (!errors.empty()) {
     std::string msg = path + ": invalid configuration:";
     for (auto& e : errors) msg += "\n  " + e;
@@ -308,6 +356,10 @@ std::string describe(const Config& c) {
      << " per IP)\n"
      << "scan:      " << (c.scan_enabled ? "on" : "OFF (mail is delivered unscanned)") << ", tag >= "
      << c.tag_score << ", reject >= " << c.reject_score << ", rules " << c.rules_dir << "\n"
+     << "antivirus: " << (!c.av_enabled ? std::string("OFF") : c.av_mode == "external" ? "clamd at " + c.av_socket
+                         : "managed clamd, signatures " + (c.av_database_dir.empty() ? std::string("(the project's own)") : c.av_database_dir))
+     << "\n"
+     << "attachments: " << (c.att_enabled ? "checked" : "OFF") << "\n"
      << "retry:     first " << c.first_retry_s << "s, backoff " << c.min_backoff_s << "-"
      << c.max_backoff_s << "s, lifetime " << c.max_lifetime_s << "s\n";
   os << "links:     " << (c.links_enabled ? "on" : "off") << ", operator block list "

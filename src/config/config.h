@@ -85,6 +85,34 @@ struct Config {
   std::string log_level = "info";
   std::string stderr_level = "info";  // short human lines on stderr: debug|info|warn|error|off
   uint32_t tracking_retention_days = 30;
+
+  // [antivirus] (ClamAV's clamd over INSTREAM)
+  bool av_enabled = true;
+  std::string av_mode = "managed";     // "managed": mailmoat runs its own clamd; "external": an operator's clamd
+  std::string av_socket;               // external: "/run/clamav/clamd.ctl" or "127.0.0.1:3310" (required)
+  std::string av_database_dir;         // managed: signatures; "" = the project's own (built at build time)
+  std::string av_clamd_path = "/usr/sbin/clamd";
+  std::string av_temp_dir;             // managed: clamd's temporary files; "" = /dev/shm/... (tmpfs) if present
+  uint64_t av_max_scan_size = 64ull << 20;  // bytes; a larger message is unscannable
+  uint64_t av_max_file_size = 32ull << 20;  // managed: one file inside the message (clamd MaxFileSize)
+  int av_archive_depth = 8;            // managed: clamd MaxRecursion
+  uint32_t av_max_files = 1000;        // managed: clamd MaxFiles
+  int av_timeout_ms = 15000;           // per message; no answer in time = unscannable, scanned again later
+  int av_startup_wait_s = 60;          // managed: how long start-up waits for clamd to load its signatures
+  int av_reload_check_s = 5;           // managed: how often the signature files are checked for changes
+
+  // [attachments]
+  bool att_enabled = true;
+  std::vector<std::string> att_blocked_extensions;  // see att_blocked_extensions_set
+  bool att_blocked_extensions_set = false;          // false: the built-in list
+  bool att_block_executables = true;
+  bool att_block_macros = true;
+  bool att_block_double_extensions = true;
+  bool att_block_type_mismatch = true;
+  bool att_block_bidi_names = true;
+  int att_archive_depth = 4;           // archive levels listed below an attachment
+  uint32_t att_max_files = 1000;       // files listed in one attachment's archives
+  uint64_t att_max_expanded_bytes = 64ull << 20;  // bytes unpacked per attachment
 };
 
 // Loads and validates a config file. Relative paths are taken relative to the working directory.

@@ -216,6 +216,25 @@ size_t received_field_end(std::string_view msg) {
   return end;
 }
 
+// The details of the symbols hinting at class `c`, joined; printable ASCII only (file names are
+// the sender's text and may end up in an SMTP reply).
+std::string class_reason(const scan::Verdict& v, scan::Class c, size_t max = 300) {
+  std::string out;
+  for (auto& s : v.symbols) {
+    if (s.hint != c) continue;
+    if (!out.empty()) out += "; ";
+    out += s.name + " " + s.detail;
+  }
+  std::string clean;
+  for (unsigned char ch : out) clean += (ch < 0x20 || ch >= 0x7f) ? '?' : static_cast<char>(ch);
+  if (clean.size() > max) clean = clean.substr(0, max - 3) + "...";
+  return clean;
+}
+
+bool needs_retry(const scan::Verdict& v) {
+  return std::any_of(v.symbols.begin(), v.symbols.end(), [](const scan::Symbol& s) { return s.retry; });
+}
+
 std::string verdict_detail(const scan::Verdict& v) {
   char head[64];
   std::snprintf(head, sizeof head, "%s score=%.2f ", scan::to_string(v.cls), v.score);
@@ -244,6 +263,20 @@ void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::sh
     }
     const auto& t = engine->thresholds();
     auto& m = a->meta;
+    if (v.cls == scan::Class::Malware) {
+      // Malware (or a blocked attachment) wins over everything: refused at DATA, with the reason.
+      std::string text = "Message refused as malware: " + class_reason(v, scan::Class::Malware) +
+                         " (reference " + m.id + ")";
+      for (auto& r : m.recipients)
+        tracker_.record({m.id, 0, "rejected", r.address, verdict_detail(v) + "; " + a->detail, m.tenant});
+      log::info("scan.malware_refused", JsonLine().add("queue_id", m.id).add("reason", class_reason(v, scan::Class::Malware, 1000)));
+      done({550, "5.7.1", text});
+      return;
+    }
+    if (!v.failed && needs_retry(v)) {
+      v.failed = true;  // a scanner was down or late: held for a rescan like a failed scan
+      v.error = class_reason(v, scan::Class::Unscannable);
+    }
     if (v.failed) {
       // Never lost, never delivered unscanned: held in the queue until a rescan succeeds.
       log::warn("scan.failed", JsonLine().add("queue_id", m.id).add("error", v.error));
@@ -263,6 +296,16 @@ void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::sh
       return;
     }
     std::string tag = v.score >= t.tag ? opt_.subject_tag : "";
+    if (v.cls == scan::Class::Unscannable) {
+      // Accepted but held (never delivered unscanned); an administrator releases or deletes it.
+      tag.clear();
+      m.held = true;
+      m.last_error = "held as unscannable: " + class_reason(v, scan::Class::Unscannable);
+      done = [this, id = m.id, tenant = m.tenant, why = m.last_error, done = std::move(done)](smtp::Reply r) {
+        if (r.code / 100 == 2) tracker_.record({id, 0, "held", "", why, tenant});
+        done(std::move(r));
+      };
+    }
     // Our Received: stays the first field (trace fields on top, RFC 5321 §4.4).
     std::string body = a->received + scan::apply_verdict(*raw, v, t, opt_.hostname, tag);
     spool_and_reply(a, std::move(body), verdict_detail(v), std::move(done));
@@ -295,16 +338,26 @@ void Gateway::rescan_pending() {
         v.failed = true;
         v.error = e.what();
       }
+      if (!v.failed && needs_retry(v) && v.cls != scan::Class::Malware) {
+        v.failed = true;
+        v.error = class_reason(v, scan::Class::Unscannable);
+      }
       if (v.failed) {
         log::warn("scan.rescan_failed", JsonLine().add("queue_id", old.id).add("error", v.error));
         continue;
       }
-      // Accepted already: spam is delivered tagged, never bounced (no backscatter).
+      // Accepted already: spam is delivered tagged, never bounced (no backscatter); malware and
+      // what cannot be scanned are held for an administrator.
       const auto& t = engine->thresholds();
       std::string tag = v.score >= t.tag ? opt_.subject_tag : "";
       queue::MessageMeta fresh = old;
       fresh.id = queue::make_queue_id();
       fresh.scan_pending = false;
+      if (v.cls == scan::Class::Malware || v.cls == scan::Class::Unscannable) {
+        tag.clear();
+        fresh.held = true;
+        fresh.last_error = std::string("held as ") + scan::to_string(v.cls) + ": " + class_reason(v, v.cls);
+      }
       std::string detail = verdict_detail(v);
       tracker_.record({old.id, 0, "scanned", "", "rescanned as " + fresh.id + ": " + detail, old.tenant});
       // The spooled copy starts with our Received: field; the verdict goes right below it.
@@ -316,6 +369,7 @@ void Gateway::rescan_pending() {
                     [this, old_id = old.id, fresh, detail](Status st) {
                       if (!st) return;
                       tracker_.record({fresh.id, 0, "scanned", "", "rescan of " + old_id + ": " + detail, fresh.tenant});
+                      if (fresh.held) tracker_.record({fresh.id, 0, "held", "", fresh.last_error, fresh.tenant});
                       if (queue_) queue_->replace(old_id, fresh);
                     });
     }

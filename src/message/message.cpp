@@ -253,14 +253,14 @@ class Walker {
 
     const int index = static_cast<int>(m_.parts.size());
     if (p.is_attachment) {
-      p.truncated = !decode(part, lim_.max_text_bytes, p.data);
+      p.truncated = !decode(part, lim_.max_attachment_bytes, p.data);
       p.decoded_size = p.data.size();
       if (p.truncated) note(m_, "part_truncated");
       if (html && !p.data.empty()) {
         // HTML attachments (a classic phishing carrier): collect links, images and forms, not body text.
         std::string utf8;
         detail::TextStats st;
-        detail::append_as_utf8(p.data, p.charset, utf8, st);
+        detail::append_as_utf8(std::string_view(p.data).substr(0, lim_.max_text_bytes), p.charset, utf8, st);
         detail::render_html(utf8, m_, index, false, lim_.max_text_bytes, lim_.max_links);
       }
       m_.parts.push_back(std::move(p));

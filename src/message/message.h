@@ -15,6 +15,7 @@ struct Limits {
   size_t max_header_bytes = 256 << 10;
   size_t max_text_bytes = 4 << 20;  // decoded text kept per message (plain + html text)
   size_t max_links = 5000;          // links + images + forms kept per message
+  size_t max_attachment_bytes = 64 << 20;  // decoded bytes kept per attachment (typing, archive listings)
 };
 
 struct Header {
@@ -48,7 +49,7 @@ struct Part {
   size_t depth = 0;
   bool is_text = false;       // text/plain or text/html
   bool is_attachment = false; // not a body text part (disposition attachment, a filename, or non-text)
-  std::string data;           // decoded bytes (for attachments; capped by Limits::max_text_bytes).
+  std::string data;           // decoded bytes (for attachments; capped by Limits::max_attachment_bytes).
                               // Body text parts (is_text && !is_attachment) hold their UTF-8 text
                               // instead (for text/html: the HTML source, converted to UTF-8).
   bool truncated = false;     // data was cut at the cap

@@ -2,6 +2,7 @@
 // scored, explained results ("symbols"). Checks hold no per-message state: run() is const and may
 // be called from several threads at once.
 #pragma once
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,12 +41,15 @@ struct Symbol {
   double score = 0;     // positive: spammy; negative: hammy
   std::string detail;   // short human explanation: "probability 0.998", "href evil.test, text bank.example"
   Class hint = Class::Clean;  // a class this symbol is evidence for (Bulk, Phishing, Malware, ...)
+  bool retry = false;         // a transient failure (e.g. the virus scanner is down): scan again later
 };
 
 struct Context {
   const message::Message& msg;
   const Envelope& env;
   const std::vector<Symbol>& prior;  // symbols of the checks this one depends on (and earlier ones)
+  // The scan's deadline: a check that waits (e.g. for a scanner daemon) gives up by then.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 class Check {

@@ -125,16 +125,18 @@ std::vector<std::string> Engine::check_names() const {
 }
 
 Class Engine::classify(double score, const std::vector<Symbol>& symbols) const {
-  // The strongest specific class hint wins over plain spam: malware, then phishing.
-  bool malware = false;
+  // The strongest specific class hint wins over plain spam: malware over everything, then
+  // unscannable (what could not be looked at is never passed as tagged spam or clean), phishing.
+  bool malware = false, unscannable = false;
   double bulk = 0, phishing = 0;
   for (auto& s : symbols) {
     if (s.hint == Class::Malware) malware = true;
     if (s.hint == Class::Phishing) phishing += std::max(0.0, s.score);
     if (s.hint == Class::Bulk) bulk += std::max(0.0, s.score) + 0.5;
-    if (s.hint == Class::Unscannable && score < thresholds_.tag) return Class::Unscannable;
+    if (s.hint == Class::Unscannable) unscannable = true;
   }
   if (malware) return Class::Malware;
+  if (unscannable) return Class::Unscannable;
   // One weak phishing sign (a shortener, a cheap TLD) does not make spam phishing.
   if (phishing >= kPhishingEvidence && score >= thresholds_.tag) return Class::Phishing;
   if (score >= thresholds_.tag) return Class::Spam;
@@ -163,7 +165,7 @@ Verdict Engine::scan(const message::Message& msg, const Envelope& env,
     }
     size_t before = v.symbols.size();
     try {
-      Context ctx{msg, env, v.symbols};
+      Context ctx{msg, env, v.symbols, deadline};
       std::vector<Symbol> out;
       c.run(ctx, out);
       for (auto& s : out) v.symbols.push_back(std::move(s));

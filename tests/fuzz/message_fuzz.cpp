@@ -35,6 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)once;
   mm::message::Limits lim;
   lim.max_text_bytes = 1 << 20;
+  lim.max_attachment_bytes = 1 << 20;
   auto raw = std::make_shared<const std::string>(reinterpret_cast<const char*>(data), size);
   auto m = mm::message::parse(raw, lim);
   check(m != nullptr && m->raw == raw);
@@ -45,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check(m->text.find('\0') == std::string::npos && m->html_text.find('\0') == std::string::npos);
   for (const auto& p : m->parts) {
     check(p.depth <= lim.max_depth);
-    check(p.data.size() <= lim.max_text_bytes);
+    check(p.data.size() <= (p.is_attachment ? lim.max_attachment_bytes : lim.max_text_bytes));
   }
   for (const auto& l : m->links) {
     check(valid_utf8(l.text));

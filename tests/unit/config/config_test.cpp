@@ -88,3 +88,33 @@ TEST(Config, LinksSection) {
 }
 
 }  // namespace
+
+TEST(Config, AntivirusAndAttachmentSections) {
+  auto d = mm::config::defaults();
+  EXPECT_TRUE(d.av_enabled);
+  EXPECT_EQ(d.av_mode, "managed");
+  EXPECT_TRUE(d.att_enabled);
+  EXPECT_FALSE(d.att_blocked_extensions_set);
+  auto p = write_temp(
+      "[antivirus]\nmode = \"external\"\nsocket = \"127.0.0.1:3310\"\ntimeout_ms = 2000\narchive_depth = 3\n"
+      "[attachments]\nblocked_extensions = [\".EXE\", \"js\"]\nblock_macros = false\nmax_files = 10\n");
+  auto c = mm::config::load(p);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->av_mode, "external");
+  EXPECT_EQ(c->av_socket, "127.0.0.1:3310");
+  EXPECT_EQ(c->av_timeout_ms, 2000);
+  EXPECT_EQ(c->av_archive_depth, 3);
+  EXPECT_TRUE(c->att_blocked_extensions_set);
+  EXPECT_EQ(c->att_blocked_extensions, (std::vector<std::string>{"exe", "js"}));
+  EXPECT_FALSE(c->att_block_macros);
+  EXPECT_EQ(c->att_max_files, 10u);
+  unlink(p.c_str());
+  for (const char* bad : {"[antivirus]\nmode = \"cloud\"\n", "[antivirus]\nmode = \"external\"\n",
+                          "[antivirus]\nsocket = \"/x.sock\"\n", "[antivirus]\ntimeout_ms = 5\n",
+                          "[attachments]\nblocked_extensions = [\"a.b\"]\n", "[attachments]\nblocked_extensions = 3\n",
+                          "[antivirus]\nfoo = 1\n"}) {
+    auto q = write_temp(bad);
+    EXPECT_FALSE(mm::config::load(q)) << bad;
+    unlink(q.c_str());
+  }
+}

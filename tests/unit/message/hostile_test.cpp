@@ -170,6 +170,7 @@ TEST(HostileTest, TextIsCapped) {
   auto h = P("Content-Type: text/html\n\n<p>" + body + "</p>", lim);
   EXPECT_LE(h->html_text.size(), 1000u);
   EXPECT_TRUE(has_finding(*h, "text_truncated"));
+  lim.max_attachment_bytes = 1000;  // attachments have their own cap
   auto a = P("Content-Type: application/zip\n\n" + body, lim);
   ASSERT_EQ(a->parts.size(), 1u);
   EXPECT_TRUE(a->parts[0].truncated);

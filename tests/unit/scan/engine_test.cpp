@@ -119,6 +119,10 @@ TEST(Engine, ClassesFromHints) {
   EXPECT_EQ(e.classify(7, {{"SHORTENER", 0.5, "", Class::Phishing}}), Class::Spam);  // one weak sign
   EXPECT_EQ(e.classify(2, {{"LOOKALIKE", 2, "", Class::Phishing}}), Class::Clean);
   EXPECT_EQ(e.classify(0, {{"EICAR", 20, "", Class::Malware}}), Class::Malware);
+  // Malware wins over everything; what could not be scanned is never spam or clean.
+  EXPECT_EQ(e.classify(0, {{"AV_ERROR", 0, "", Class::Unscannable}, {"AV_VIRUS", 20, "", Class::Malware}}),
+            Class::Malware);
+  EXPECT_EQ(e.classify(8, {{"ATTACH_ENCRYPTED", 0, "", Class::Unscannable}}), Class::Unscannable);
   EXPECT_EQ(e.classify(1, {}), Class::Clean);
 }
 
