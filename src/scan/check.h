@@ -10,6 +10,21 @@
 
 namespace mm::scan {
 
+// Sender authentication results (SPF, DKIM, DMARC), filled by the auth module before the scan
+// and turned into symbols by its "auth" check. evaluated=false: authentication was not run.
+struct AuthFacts {
+  bool evaluated = false;
+  std::string spf, spf_domain, spf_reason;  // MAIL FROM identity (HELO's for a null sender)
+  std::string helo_spf;                     // HELO identity
+  struct Dkim {
+    std::string domain, selector, result, reason;  // result: pass, fail, permerror, temperror, ...
+  };
+  std::vector<Dkim> dkim;
+  std::string dmarc, dmarc_domain, dmarc_reason;  // result: pass, fail, none, temperror, permerror
+  std::string dmarc_requested, dmarc_policy;      // published p/sp and the one to apply after pct
+  std::string tempfail;                           // non-empty: DNS failures leave it undecidable
+};
+
 // What the SMTP session knew about the message.
 struct Envelope {
   std::string client_ip;
@@ -18,6 +33,7 @@ struct Envelope {
   std::vector<std::string> recipients;
   bool tls = false;
   std::string tenant;
+  AuthFacts auth;
 };
 
 enum class Class { Clean, Bulk, Spam, Phishing, Malware, Unscannable };

@@ -1,0 +1,15 @@
+// Small readers of the raw header section used by auth before (and without) a full MIME parse.
+#pragma once
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace mm::auth {
+
+// Calls fn(name, value) for each header field (value with its folding, without the final CRLF).
+void for_each_header(std::string_view raw, const std::function<void(std::string_view, std::string_view)>& fn);
+// The domain of the RFC5322.From address (lower case); "" and *problem set when there is not
+// exactly one From field with an address (only the first address of a list is used).
+std::string from_domain(std::string_view raw, std::string* problem);
+
+}  // namespace mm::auth
