@@ -165,11 +165,7 @@ std::string remove_our_authentication_results(std::string_view raw, const std::s
   out.reserve(raw.size());
   size_t pos = 0;
   while (pos < raw.size()) {
-    size_t end = pos;
-    do {
-      size_t nl = raw.find('\n', end);
-      end = nl == std::string_view::npos ? raw.size() : nl + 1;
-    } while (end < raw.size() && (raw[end] == ' ' || raw[end] == '\t'));
+    size_t end = field_end(raw, pos);
     std::string_view field = raw.substr(pos, end - pos);
     if (field == "\r\n" || field == "\n" || field.find(':') == std::string_view::npos) break;
     bool ours = false;

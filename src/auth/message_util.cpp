@@ -6,14 +6,19 @@
 
 namespace mm::auth {
 
+size_t field_end(std::string_view raw, size_t pos) {
+  size_t end = pos;
+  do {
+    size_t nl = raw.find('\n', end);
+    end = nl == std::string_view::npos ? raw.size() : nl + 1;
+  } while (end < raw.size() && (raw[end] == ' ' || raw[end] == '\t'));
+  return end;
+}
+
 void for_each_header(std::string_view raw, const std::function<void(std::string_view, std::string_view)>& fn) {
   size_t pos = 0;
   while (pos < raw.size()) {
-    size_t end = pos;
-    do {
-      size_t nl = raw.find('\n', end);
-      end = nl == std::string_view::npos ? raw.size() : nl + 1;
-    } while (end < raw.size() && (raw[end] == ' ' || raw[end] == '\t'));
+    size_t end = field_end(raw, pos);
     std::string_view field = raw.substr(pos, end - pos);
     if (field == "\r\n" || field == "\n") break;
     auto colon = field.find(':');

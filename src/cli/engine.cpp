@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "auth/auth_check.h"
 #include "classifier/bayes_check.h"
 #include "rules/heuristics.h"
 #include "rules/rule_set.h"
@@ -42,6 +43,8 @@ Result<ScanSetup> build_engine(const config::Config& c, store::Store& st) {
                std::to_string(s.model->ham_examples()) + " ham examples" +
                (s.model->trained() ? "" : " (untrained: no BAYES symbols until `mailmoat train`)");
   s.engine->add(std::make_unique<classifier::BayesCheck>(s.model));
+  // Sender authentication symbols (SPF_*, DKIM_*, DMARC_*) when the gateway ran auth.
+  s.engine->add(std::make_unique<auth::AuthCheck>());
   if (auto f = s.engine->finalize(); !f) return f;
   return s;
 }

@@ -53,6 +53,8 @@ struct Gateway::Accepted {
   std::string data;      // the message as the client sent it
   scan::Envelope env;
   std::string detail;    // for the tracking record
+  std::shared_ptr<const std::string> raw;      // set instead of `data` when auth read it first
+  std::shared_ptr<auth::Prefetched> auth;      // DNS answers for SPF, DKIM, DMARC (auth on)
 };
 
 class InboundSession : public net::SessionHandler {
@@ -128,6 +130,17 @@ class InboundSession : public net::SessionHandler {
                 std::to_string(a->received.size() + a->data.size()) + (tls.active ? " " + tls.version : "") +
                 " sender=<" + m.sender + ">";
     if (auto engine = gw_.scanner()) {
+      if (gw_.auth_) {
+        // Sender authentication first: all its DNS asynchronously on the loop, then the scan.
+        a->raw = std::make_shared<const std::string>(std::move(a->data));
+        auth::AuthRequest req{info_.client_ip, env.helo, m.sender, a->raw};
+        Gateway* gw = &gw_;
+        gw_.auth_->prefetch(std::move(req), [gw, a, engine, done = std::move(done)](std::shared_ptr<auth::Prefetched> p) mutable {
+          a->auth = std::move(p);
+          gw->scan_and_queue(std::move(engine), std::move(a), std::move(done));
+        });
+        return;
+      }
       gw_.scan_and_queue(std::move(engine), std::move(a), std::move(done));
     } else {
       std::string body = a->received + a->data;
@@ -230,8 +243,30 @@ std::shared_ptr<const scan::Engine> Gateway::scanner() const {
 void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::shared_ptr<Accepted> a,
                              std::function<void(smtp::Reply)> done) {
   pool_->submit([this, a, engine, done = std::move(done)]() mutable {
-    auto raw = std::make_shared<const std::string>(std::move(a->data));
+    auto raw = a->raw ? a->raw : std::make_shared<const std::string>(std::move(a->data));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.scan_timeout_ms);
+    // Sender authentication: DKIM (CPU) with the prefetched keys, DMARC; one A-R header of ours,
+    // forged ones claiming our authserv-id removed.
+    std::string ar;
+    std::shared_ptr<const std::string> delivered = raw;
+    if (a->auth && auth_) {
+      a->env.auth = auth_->finish(*a->auth);
+      if (!a->env.auth.tempfail.empty()) {
+        // A DNS failure leaves the outcome undecidable: the client keeps the message and retries.
+        std::string text = "Temporary DNS failure authenticating the sender (" + a->env.auth.tempfail + "), try again later";
+        if (text.size() > 400) text = text.substr(0, 400);
+        for (char& c : text)
+          if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+        log::warn("auth.tempfail", JsonLine().add("queue_id", a->meta.id).add("reason", a->env.auth.tempfail));
+        for (auto& r : a->meta.recipients)
+          tracker_.record({"", 0, "refused", r.address, "451 4.4.3 " + text + "; " + a->detail, a->meta.tenant});
+        done({451, "4.4.3", text});
+        return;
+      }
+      ar = auth_->header(a->env.auth, *a->auth);
+      delivered = std::make_shared<const std::string>(
+          auth::remove_our_authentication_results(*raw, auth_->options().authserv_id));
+    }
     scan::Verdict v;
     try {
       auto msg = message::parse(raw);
@@ -246,7 +281,7 @@ void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::sh
       // Never lost, never delivered unscanned: held in the queue until a rescan succeeds.
       log::warn("scan.failed", JsonLine().add("queue_id", m.id).add("error", v.error));
       m.scan_pending = true;
-      spool_and_reply(a, a->received + *raw, verdict_detail(v), std::move(done));
+      spool_and_reply(a, a->received + ar + *delivered, verdict_detail(v), std::move(done));
       return;
     }
     if (v.score >= t.reject) {
@@ -262,7 +297,7 @@ void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::sh
     }
     std::string tag = v.score >= t.tag ? opt_.subject_tag : "";
     // Our Received: stays the first field (trace fields on top, RFC 5321 §4.4).
-    std::string body = a->received + scan::apply_verdict(*raw, v, t, opt_.hostname, tag);
+    std::string body = a->received + ar + scan::apply_verdict(*delivered, v, t, opt_.hostname, tag);
     spool_and_reply(a, std::move(body), verdict_detail(v), std::move(done));
   });
 }
@@ -282,7 +317,7 @@ void Gateway::rescan_pending() {
       auto body = spool_.read_body(old.id);
       if (!body) continue;
       auto raw = std::make_shared<const std::string>(std::move(*body));
-      scan::Envelope env{old.client_ip, old.helo, old.sender, {}, false, old.tenant};
+      scan::Envelope env{old.client_ip, old.helo, old.sender, {}, false, old.tenant, {}};
       for (auto& r : old.recipients) env.recipients.push_back(r.address);
       scan::Verdict v;
       try {

@@ -70,10 +70,13 @@ struct Loop {
   Loop() {
     t = std::thread([this] { loop.run(1); });
   }
-  ~Loop() {
+  // The resolver is destroyed only when its loop no longer runs.
+  void stop() {
+    if (!t.joinable()) return;
     loop.stop();
     t.join();
   }
+  ~Loop() { stop(); }
 };
 
 Answer ask(Resolver& r, const std::string& name, Type t) {
@@ -119,6 +122,7 @@ TEST(Resolver, RecordTypesAgainstDnsmasq) {
   EXPECT_EQ(ask(*r, "missing.dns.test", Type::A).rcode, Rcode::NxDomain);
   EXPECT_EQ(r->stats().sent, before.sent);
   r->shutdown();
+  l.stop();
 }
 
 TEST(Resolver, DeadServerIsTempErrorNeverNotFound) {
@@ -138,7 +142,15 @@ TEST(Resolver, DeadServerIsTempErrorNeverNotFound) {
   // Not cached: a failure is asked again.
   ask(*r, "x.dns.test", Type::TXT);
   EXPECT_EQ(r->stats().sent, 2u);
-  // The blocking wrapper gives up at its deadline.
+  // A server that never answers: the blocking wrapper gives up at its deadline.
+  int silent = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  socklen_t sl = sizeof sa;
+  getsockname(silent, reinterpret_cast<sockaddr*>(&sa), &sl);
+  o.servers = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
   o.timeout_ms = 3000;
   auto slow = AresResolver::create(l.loop, o, &err);
   auto d = resolve_blocking(*slow, "y.dns.test", Type::A, std::chrono::steady_clock::now() + 100ms);
@@ -147,6 +159,8 @@ TEST(Resolver, DeadServerIsTempErrorNeverNotFound) {
   r->shutdown();
   slow->shutdown();
   std::this_thread::sleep_for(50ms);
+  l.stop();
+  close(silent);
 }
 
 TEST(Resolver, CoalescesIdenticalQueries) {
@@ -162,6 +176,7 @@ TEST(Resolver, CoalescesIdenticalQueries) {
   for (auto& p : ps) EXPECT_EQ(p.get_future().get().records, std::vector<std::string>{"192.0.2.7"});
   EXPECT_EQ(r->stats().sent, 1u);
   r->shutdown();
+  l.stop();
 }
 
 TEST(Resolver, ReverseNames) {
