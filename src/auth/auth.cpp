@@ -54,6 +54,15 @@ void Authenticator::prefetch(AuthRequest req, std::function<void(std::shared_ptr
   drive(resolver_, p->answers, step, deadline, [p, done = std::move(done)] { done(p); });
 }
 
+void Authenticator::warm_spf(const std::string& ip, const std::string& mail_from, const std::string& helo) const {
+  if (!opt_.spf) return;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.timeout_ms);
+  drive(resolver_, std::make_shared<AnswerSet>(), [ip, mail_from, helo](Lookup& l) {
+    spf_mailfrom(l, ip, mail_from, helo);
+    if (!mail_from.empty()) spf_helo(l, ip, helo);
+  }, deadline, [] {});
+}
+
 scan::AuthFacts Authenticator::finish(const Prefetched& p) const {
   scan::AuthFacts f;
   f.evaluated = true;

@@ -43,6 +43,9 @@ class Authenticator {
  public:
   Authenticator(dns::Resolver&, AuthOptions);
   const AuthOptions& options() const { return opt_; }
+  // Starts the SPF lookups at MAIL FROM (result discarded): by the end of DATA their answers are
+  // in the resolver's cache or in flight (then shared), so prefetch() rarely waits for SPF.
+  void warm_spf(const std::string& client_ip, const std::string& mail_from, const std::string& helo) const;
   // Phase 1: `done` runs once, on a loop thread or the caller's.
   void prefetch(AuthRequest, std::function<void(std::shared_ptr<Prefetched>)> done) const;
   // Phase 2 (thread-safe, CPU only).

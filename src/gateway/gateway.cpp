@@ -71,9 +71,11 @@ class InboundSession : public net::SessionHandler {
 
   smtp::Reply on_helo(const smtp::Envelope&) override { return {250, "", ""}; }
 
-  smtp::Reply on_mail(const smtp::Envelope&, const smtp::PathArg&) override {
+  smtp::Reply on_mail(const smtp::Envelope& env, const smtp::PathArg& p) override {
     tenant_.clear();
     dir_ = gw_.directory();  // one consistent view for the whole transaction
+    // SPF's DNS starts now and runs during RCPT and DATA; the verdict is taken after DATA.
+    if (gw_.auth_ && gw_.scanner()) gw_.auth_->warm_spf(info_.client_ip, p.null_path ? "" : p.addr.str(), env.helo);
     return {250, "2.1.0", "Ok"};
   }
 

@@ -11,6 +11,12 @@
 #include <future>
 #include <thread>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "dns/awaitable.h"
 #include "dns/resolver.h"
 #include "net/event_loop.h"
 
@@ -175,6 +181,35 @@ TEST(Resolver, CoalescesIdenticalQueries) {
   for (auto& p : ps) r->query("c.dns.test", Type::A, [&p](const Answer& a) { p.set_value(a); });
   for (auto& p : ps) EXPECT_EQ(p.get_future().get().records, std::vector<std::string>{"192.0.2.7"});
   EXPECT_EQ(r->stats().sent, 1u);
+  r->shutdown();
+  l.stop();
+}
+
+TEST(Resolver, AwaitableFromACoroutine) {
+  Dnsmasq dns({"--host-record=co.dns.test,192.0.2.9", "--txt-record=co.dns.test,hello"});
+  Loop l;
+  ResolverOptions o;
+  o.servers = dns.server();
+  std::string err;
+  auto r = AresResolver::create(l.loop, o, &err);
+  ASSERT_TRUE(r) << err;
+  // A separate io_context, as a gateway coroutine's would be: run() returns only when the
+  // coroutine finished, so the operation kept it alive while the answer was out.
+  boost::asio::io_context ctx;
+  std::vector<std::string> got;
+  boost::asio::co_spawn(
+      ctx,
+      [&]() -> boost::asio::awaitable<void> {
+        Answer a = co_await async_query(*r, "co.dns.test", Type::A, boost::asio::use_awaitable);
+        got.push_back(a.records.empty() ? "?" : a.records[0]);
+        Answer t = co_await async_query(*r, "co.dns.test", Type::TXT, boost::asio::use_awaitable);
+        got.push_back(t.records.empty() ? "?" : t.records[0]);
+        Answer n = co_await async_query(*r, "none.dns.test", Type::A, boost::asio::use_awaitable);
+        got.push_back(to_string(n.rcode));
+      },
+      boost::asio::detached);
+  ctx.run();
+  EXPECT_EQ(got, (std::vector<std::string>{"192.0.2.9", "hello", "nxdomain"}));
   r->shutdown();
   l.stop();
 }
