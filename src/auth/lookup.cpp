@@ -19,10 +19,32 @@ std::string norm(const std::string& n) {
 }  // namespace
 
 const dns::Answer& AnswerSet::get(const std::string& name, dns::Type t) {
+  auto key = std::make_pair(norm(name), t);
   {
     std::lock_guard lk(mu_);
-    auto it = answers_.find({norm(name), t});
+    auto it = answers_.find(key);
     if (it != answers_.end()) return it->second;
+  }
+  if (source_) {
+    // The callback may run now (cached) or later (then it only fills a slot nobody reads; the
+    // query drive() sends for the same name shares the one in flight).
+    struct Slot {
+      std::mutex mu;
+      bool done = false;
+      dns::Answer a;
+    };
+    auto slot = std::make_shared<Slot>();
+    source_->query(key.first, t, [slot](const dns::Answer& a) {
+      std::lock_guard lk(slot->mu);
+      slot->a = a;
+      slot->done = true;
+    });
+    std::lock_guard sl(slot->mu);
+    if (slot->done) {
+      std::lock_guard lk(mu_);
+      // std::map nodes are stable: the reference stays valid while the set lives.
+      return answers_.emplace(key, std::move(slot->a)).first->second;
+    }
   }
   want(name, t);
   throw NeedDns{};
@@ -106,6 +128,7 @@ struct Drive : std::enable_shared_from_this<Drive> {
 
 void drive(dns::Resolver& resolver, std::shared_ptr<AnswerSet> answers, std::function<void(Lookup&)> step,
            std::chrono::steady_clock::time_point deadline, std::function<void()> done) {
+  answers->set_source(&resolver);
   auto d = std::make_shared<Drive>(resolver, std::move(answers), std::move(step), deadline, std::move(done));
   d->run();
 }

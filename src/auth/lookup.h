@@ -36,8 +36,12 @@ class AnswerSet : public Lookup {
   void put(const std::string& name, dns::Type, dns::Answer);
   std::vector<std::pair<std::string, dns::Type>> take_needs();
   const dns::Answer* find(const std::string& name, dns::Type) const;
+  // A resolver asked first for a missing answer: when it answers at once (its cache, a static
+  // zone), the evaluation goes on without a round trip through drive(). Set by drive().
+  void set_source(dns::Resolver* r) { source_ = r; }
 
  private:
+  dns::Resolver* source_ = nullptr;
   mutable std::mutex mu_;
   std::map<std::pair<std::string, dns::Type>, dns::Answer> answers_;
   std::vector<std::pair<std::string, dns::Type>> needs_;
