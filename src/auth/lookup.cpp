@@ -18,41 +18,43 @@ std::string norm(const std::string& n) {
 }
 }  // namespace
 
-const dns::Answer& AnswerSet::get(const std::string& name, dns::Type t) {
-  auto key = std::make_pair(norm(name), t);
+const dns::Answer* AnswerSet::lookup(const std::pair<std::string, dns::Type>& key) {
   {
     std::lock_guard lk(mu_);
     auto it = answers_.find(key);
-    if (it != answers_.end()) return it->second;
+    if (it != answers_.end()) return &it->second;
   }
-  if (source_) {
-    // The callback may run now (cached) or later (then it only fills a slot nobody reads; the
-    // query drive() sends for the same name shares the one in flight).
-    struct Slot {
-      std::mutex mu;
-      bool done = false;
-      dns::Answer a;
-    };
-    auto slot = std::make_shared<Slot>();
-    source_->query(key.first, t, [slot](const dns::Answer& a) {
-      std::lock_guard lk(slot->mu);
-      slot->a = a;
-      slot->done = true;
-    });
-    std::lock_guard sl(slot->mu);
-    if (slot->done) {
-      std::lock_guard lk(mu_);
-      // std::map nodes are stable: the reference stays valid while the set lives.
-      return answers_.emplace(key, std::move(slot->a)).first->second;
-    }
-  }
+  if (!source_) return nullptr;
+  // The callback may run now (cached) or later (then it only fills a slot nobody reads; the
+  // query drive() sends for the same name shares the one in flight).
+  struct Slot {
+    std::mutex mu;
+    bool done = false;
+    dns::Answer a;
+  };
+  auto slot = std::make_shared<Slot>();
+  source_->query(key.first, key.second, [slot](const dns::Answer& a) {
+    std::lock_guard lk(slot->mu);
+    slot->a = a;
+    slot->done = true;
+  });
+  std::lock_guard sl(slot->mu);
+  if (!slot->done) return nullptr;
+  std::lock_guard lk(mu_);
+  // std::map nodes are stable: the pointer stays valid while the set lives.
+  return &answers_.emplace(key, std::move(slot->a)).first->second;
+}
+
+const dns::Answer& AnswerSet::get(const std::string& name, dns::Type t) {
+  if (const dns::Answer* a = lookup({norm(name), t})) return *a;
   want(name, t);
   throw NeedDns{};
 }
 
 bool AnswerSet::want(const std::string& name, dns::Type t) {
-  std::lock_guard lk(mu_);
   auto key = std::make_pair(norm(name), t);
+  if (lookup(key)) return true;
+  std::lock_guard lk(mu_);
   if (answers_.count(key)) return true;
   if (std::find(needs_.begin(), needs_.end(), key) == needs_.end()) needs_.push_back(key);
   return false;

@@ -41,6 +41,7 @@ class AnswerSet : public Lookup {
   void set_source(dns::Resolver* r) { source_ = r; }
 
  private:
+  const dns::Answer* lookup(const std::pair<std::string, dns::Type>& key);
   dns::Resolver* source_ = nullptr;
   mutable std::mutex mu_;
   std::map<std::pair<std::string, dns::Type>, dns::Answer> answers_;
