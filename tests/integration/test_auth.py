@@ -195,6 +195,22 @@ class AuthTest(unittest.TestCase):
         self.assertIn("DMARC_FAIL_REJECT", syms)
         self.assertIn("X-Spam-Flag: YES", data.decode())  # counted towards the verdict
 
+    def test_every_signature_is_verified(self):
+        # Two signatures: a valid one for good.test and one whose key lookup fails (SERVFAIL).
+        # Each gets its own result; DMARC passes on the valid aligned one, so the DNS failure
+        # does not hold the message.
+        inner = signed_message(self.key, "good.test", "sel1", "alice@good.test", "two sigs")
+        head, body = inner.split(b"\r\n\r\n", 1)
+        fields = [l for l in head.decode().split("\r\n") if not l.startswith("DKIM-Signature")]
+        headers = [(f.split(":", 1)[0], f.split(":", 1)[1]) for f in fields if f.split(":", 1)[0] in ("From", "To", "Subject")]
+        second = dkim_sign(self.other_key, "broken.test", "s2", headers, body)
+        data = self.send("alice@good.test", second.encode() + inner)
+        ar = self.ar(data)[0]
+        self.assertIn("dkim=pass header.d=good.test header.s=sel1", ar)
+        self.assertRegex(ar, r"dkim=temperror \(key lookup: [^)]*\) header.d=broken.test header.s=s2")
+        self.assertIn("dmarc=pass", ar)
+        self.assertIn("DKIM_TEMPERROR", self.symbols(data))
+
     def test_strict_alignment_subdomain_signature_fails(self):
         # The libopendmarc bug case, end to end: d=good.test is not bank.test, and a pass for
         # good.test (SPF and DKIM) does not align with From bank.test.
