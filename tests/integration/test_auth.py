@@ -127,6 +127,7 @@ class AuthTest(unittest.TestCase):
             "--host-record=host.ptr.test,127.0.0.1",
             txt("inc.test", "v=spf1 include:good.test -all"),
             txt("outage.test", "v=spf1 ip4:127.0.0.1 -all"),
+            txt("v6.test", "v=spf1 ip6:::1/128 -all"),
         ]
         cls.dns = Dnsmasq(zone)
         cls.sink = harness.Sink().start()
@@ -228,6 +229,15 @@ class AuthTest(unittest.TestCase):
                 data = self.send(sender, harness.message(subject="spf " + sender, sender=sender))
                 self.assertIn(f"spf={want} ", self.ar(data)[0])
                 self.assertIn("SPF_" + want.upper(), self.symbols(data))
+
+    def test_spf_for_an_ipv6_client(self):
+        n = self.sink.count()
+        for host, want in (("::1", "pass"), ("127.0.0.1", "fail")):
+            with self.gw.smtp(host=host) as s:
+                s.sendmail("x@v6.test", ["bob@acme.example"], harness.message(subject="v6 " + want, sender="x@v6.test"))
+            n += 1
+            self.sink.wait_for(n)
+            self.assertIn(f"spf={want} ", self.ar(self.sink.messages[n - 1]["data"])[0])
 
     def test_dmarc_quarantine_policy_without_spf(self):
         data = self.send("x@quar.test", harness.message(subject="quar", sender="x@quar.test"))
