@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <random>
 
 #include "auth/message_util.h"
@@ -167,6 +168,102 @@ std::string build_authentication_results(const std::string& id, const scan::Auth
   if (items.empty()) return h + " none\r\n";
   for (size_t i = 0; i < items.size(); ++i) h += "\r\n\t" + items[i] + (i + 1 < items.size() ? ";" : "");
   return h + "\r\n";
+}
+
+namespace {
+
+// Splits on `sep` outside parentheses (comments).
+std::vector<std::string> split_outside_comments(std::string_view v, char sep) {
+  std::vector<std::string> out(1);
+  int depth = 0;
+  for (char c : v) {
+    if (c == '(') ++depth;
+    if (c == ')' && depth > 0) --depth;
+    if (c == sep && depth == 0) out.emplace_back();
+    else out.back() += c;
+  }
+  return out;
+}
+
+std::string unfold(std::string_view v) {
+  std::string out;
+  for (char c : v) out += (c == '\r' || c == '\n' || c == '\t') ? ' ' : c;
+  return out;
+}
+
+}  // namespace
+
+scan::AuthFacts facts_from_authentication_results(std::string_view raw, const std::string& authserv_id) {
+  scan::AuthFacts f;
+  for_each_header(raw, [&](std::string_view name, std::string_view value) {
+    if (f.evaluated || name.size() != 22 || strncasecmp(name.data(), "Authentication-Results", 22) != 0) return;
+    auto items = split_outside_comments(unfold(value), ';');
+    std::string id = items[0];
+    id.erase(0, id.find_first_not_of(' '));
+    id = id.substr(0, id.find_first_of(" ("));
+    if (strcasecmp(id.c_str(), authserv_id.c_str()) != 0) return;
+    f.evaluated = true;
+    std::string helo_result;
+    for (size_t i = 1; i < items.size(); ++i) {
+      // "method=result (comment) prop=value ..."
+      std::string item = items[i], comment;
+      auto open = item.find('(');
+      auto close = item.rfind(')');
+      if (open != std::string::npos && close != std::string::npos && close > open) {
+        comment = item.substr(open + 1, close - open - 1);
+        item = item.substr(0, open) + item.substr(close + 1);
+      }
+      std::map<std::string, std::string> kv;
+      std::string method, result;
+      size_t pos = 0;
+      while (pos < item.size()) {
+        size_t a = item.find_first_not_of(' ', pos);
+        if (a == std::string::npos) break;
+        size_t b = item.find(' ', a);
+        if (b == std::string::npos) b = item.size();
+        std::string tok = item.substr(a, b - a);
+        auto eq = tok.find('=');
+        if (eq != std::string::npos) {
+          if (method.empty()) {
+            method = lower(tok.substr(0, eq));
+            result = lower(tok.substr(eq + 1));
+          } else {
+            kv[lower(tok.substr(0, eq))] = tok.substr(eq + 1);
+          }
+        }
+        pos = b;
+      }
+      if (method == "spf" && kv.count("smtp.mailfrom")) {
+        f.spf = result;
+        auto& mf = kv["smtp.mailfrom"];
+        f.spf_domain = lower(mf.substr(mf.rfind('@') + 1));
+        f.spf_reason = comment;
+      } else if (method == "spf" && kv.count("smtp.helo")) {
+        helo_result = result;
+        if (f.spf.empty() && i == 1) {  // a null sender: the HELO identity is the MAIL FROM one
+          f.spf = result;
+          f.spf_domain = lower(kv["smtp.helo"]);
+          f.spf_reason = comment;
+        }
+      } else if (method == "dkim" && result != "none") {
+        f.dkim.push_back({lower(kv["header.d"]), kv["header.s"], result, comment});
+      } else if (method == "dmarc") {
+        f.dmarc = result;
+        f.dmarc_domain = lower(kv["header.from"]);
+        // "p=reject dis=quarantine; reason" or just the reason
+        auto semi = comment.find("; ");
+        std::string pol = comment.compare(0, 2, "p=") == 0 ? comment.substr(0, semi) : "";
+        f.dmarc_reason = pol.empty() ? comment : semi == std::string::npos ? "" : comment.substr(semi + 2);
+        auto dis = pol.find(" dis=");
+        if (!pol.empty() && dis != std::string::npos) {
+          f.dmarc_requested = pol.substr(2, dis - 2);
+          f.dmarc_policy = pol.substr(dis + 5);
+        }
+      }
+    }
+    f.helo_spf = helo_result.empty() ? f.spf : helo_result;
+  });
+  return f;
 }
 
 std::string remove_our_authentication_results(std::string_view raw, const std::string& authserv_id) {

@@ -61,6 +61,9 @@ class Authenticator {
 // Authentication-Results field from facts (exposed for tests).
 std::string build_authentication_results(const std::string& authserv_id, const scan::AuthFacts&,
                                          const std::string& mail_from, const std::string& helo);
+// The facts back from our own Authentication-Results field in `raw` (a message we accepted and
+// spooled: forged fields with our id were removed then), for a rescan; evaluated=false if none.
+scan::AuthFacts facts_from_authentication_results(std::string_view raw, const std::string& authserv_id);
 // `raw` without the Authentication-Results fields whose authserv-id is ours (forgeries); every
 // other byte unchanged.
 std::string remove_our_authentication_results(std::string_view raw, const std::string& authserv_id);

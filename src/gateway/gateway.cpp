@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "auth/message_util.h"
 #include "message/message.h"
 #include "ops/log.h"
 #include "scan/headers.h"
@@ -321,6 +322,14 @@ void Gateway::rescan_pending() {
       auto raw = std::make_shared<const std::string>(std::move(*body));
       scan::Envelope env{old.client_ip, old.helo, old.sender, {}, false, old.tenant, {}};
       for (auto& r : old.recipients) env.recipients.push_back(r.address);
+      if (auth_) {
+        // The auth results of the first scan attempt: our Authentication-Results field, trusted
+        // only in its place right below our Received: (forged copies were removed at DATA).
+        std::string_view rest = std::string_view(*raw).substr(received_field_end(*raw));
+        if (rest.size() > 23 && strncasecmp(rest.data(), "Authentication-Results:", 23) == 0)
+          env.auth = auth::facts_from_authentication_results(rest.substr(0, auth::field_end(rest, 0)),
+                                                             auth_->options().authserv_id);
+      }
       scan::Verdict v;
       try {
         v = engine->scan(*message::parse(raw), env,

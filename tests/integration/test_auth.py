@@ -264,6 +264,36 @@ class AuthTest(unittest.TestCase):
         self.assertIn(b"4.4.3", e.exception.smtp_error)
         self.assertIn(b"broken.test", e.exception.smtp_error)
 
+    def test_a_held_message_keeps_its_auth_results_at_the_rescan(self):
+        import tempfile
+        tmp = tempfile.mkdtemp(prefix="mm-it-")
+        dns = {"servers": f"127.0.0.1:{self.dns.port}", "timeout_ms": 300, "tries": 1}
+        # A 1 ms scan deadline cannot be met for a 4 MB message: accepted, held for a rescan,
+        # with the auth results already in its Authentication-Results field.
+        gw = harness.Gateway(scan={"timeout_ms": 1}, tmp=tmp, auth={"enabled": True}, dns=dns)
+        forged = f"Authentication-Results: {AUTHSERV}; dmarc=pass header.from=quar.test\r\n"
+        big = harness.message(subject="held", sender="x@quar.test", extra=forged) + b"line of text\r\n" * 300000
+        try:
+            gw.add_tenant_domain("acme", "acme.example", self.sink.port)
+            gw.start()
+            with gw.smtp() as s:
+                s.sendmail("x@quar.test", ["bob@acme.example"], big)
+            self.assertTrue(gw.queue_list()[0]["scan_pending"])
+        finally:
+            gw.stop()
+        n = self.sink.count()
+        gw2 = harness.Gateway(tmp=tmp, scan={"reject_score": 40.0}, auth={"enabled": True}, dns=dns)
+        try:
+            gw2.start()
+            self.sink.wait_for(n + 1, timeout=30)
+            data = self.sink.messages[n]["data"]
+            ars = self.ar(data)
+            self.assertEqual(len(ars), 1, ars)  # ours; the forged one was removed at DATA
+            self.assertIn("dmarc=fail (p=quarantine dis=quarantine", ars[0])
+            self.assertIn("DMARC_FAIL_QUARANTINE", self.symbols(data))  # counted at the rescan
+        finally:
+            gw2.cleanup()
+
     def test_zz_dns_outage_is_a_tempfail(self):  # last: stops the DNS server
         self.dns.stop()
         raw = harness.message(subject="outage", sender="x@outage.test")

@@ -113,3 +113,46 @@ TEST(AuthCheck, SymbolsCountAndExplain) {
   for (auto& s : out) total += s.score;
   EXPECT_LT(total, 0);
 }
+
+TEST(AuthResultsHeader, FactsComeBackFromOurHeaderForARescan) {
+  mm::scan::AuthFacts f;
+  f.evaluated = true;
+  f.spf = "fail";
+  f.spf_domain = "bank.test";
+  f.spf_reason = "-all";
+  f.helo_spf = "none";
+  f.dkim.push_back({"bank.test", "s1", "fail", "body hash did not verify"});
+  f.dkim.push_back({"other.test", "s2", "pass", ""});
+  f.dmarc = "fail";
+  f.dmarc_domain = "bank.test";
+  f.dmarc_requested = "reject";
+  f.dmarc_policy = "quarantine";
+  f.dmarc_reason = "no aligned SPF or DKIM pass for bank.test";
+  std::string msg = "Received: from x\r\n" + build_authentication_results("mx.mm.test", f, "ceo@bank.test", "h.test") +
+                    "Authentication-Results: other.example; spf=pass smtp.mailfrom=x@y.test\r\nSubject: s\r\n\r\nbody\r\n";
+  auto g = facts_from_authentication_results(msg, "mx.mm.test");
+  ASSERT_TRUE(g.evaluated);
+  EXPECT_EQ(g.spf, "fail");
+  EXPECT_EQ(g.spf_domain, "bank.test");
+  EXPECT_EQ(g.spf_reason, "-all");
+  EXPECT_EQ(g.helo_spf, "none");
+  ASSERT_EQ(g.dkim.size(), 2u);
+  EXPECT_EQ(g.dkim[0].domain, "bank.test");
+  EXPECT_EQ(g.dkim[0].result, "fail");
+  EXPECT_EQ(g.dkim[0].reason, "body hash did not verify");
+  EXPECT_EQ(g.dkim[1].selector, "s2");
+  EXPECT_EQ(g.dmarc, "fail");
+  EXPECT_EQ(g.dmarc_requested, "reject");
+  EXPECT_EQ(g.dmarc_policy, "quarantine");
+  EXPECT_EQ(g.dmarc_reason, "no aligned SPF or DKIM pass for bank.test");
+  EXPECT_FALSE(facts_from_authentication_results(msg, "other.test").evaluated);
+  // A null sender: the HELO identity is the SPF one.
+  mm::scan::AuthFacts n;
+  n.evaluated = true;
+  n.spf = n.helo_spf = "pass";
+  n.spf_reason = "ip4:192.0.2.1";
+  auto h = facts_from_authentication_results(build_authentication_results("id", n, "", "h.test"), "id");
+  EXPECT_EQ(h.spf, "pass");
+  EXPECT_EQ(h.spf_domain, "h.test");
+  EXPECT_TRUE(h.dkim.empty());
+}
