@@ -85,6 +85,15 @@ struct Loop {
   ~Loop() { stop(); }
 };
 
+std::shared_ptr<AresResolver> resolver_for(Loop& l, const Dnsmasq& dns) {
+  ResolverOptions o;
+  o.servers = dns.server();
+  std::string err;
+  auto r = AresResolver::create(l.loop, o, &err);
+  EXPECT_TRUE(r) << err;
+  return r;
+}
+
 Answer ask(Resolver& r, const std::string& name, Type t) {
   return resolve_blocking(r, name, t, std::chrono::steady_clock::now() + 10s);
 }
@@ -96,12 +105,9 @@ TEST(Resolver, RecordTypesAgainstDnsmasq) {
                "--mx-host=dns.test,mx0.dns.test,10", "--txt-record=dns.test,v=spf1 -all",
                "--txt-record=long.dns.test,part one,part two", "--cname=alias.dns.test,a.dns.test",
                "--ptr-record=1.2.0.192.in-addr.arpa,a.dns.test", "--host-record=2.0.0.127.bl.dns.test,127.0.0.2"});
-  std::string err;
   Loop l;
-  ResolverOptions o;
-  o.servers = dns.server();
-  auto r = AresResolver::create(l.loop, o, &err);
-  ASSERT_TRUE(r) << err;
+  auto r = resolver_for(l, dns);
+  ASSERT_TRUE(r);
 
   auto a = ask(*r, "a.dns.test", Type::A);
   ASSERT_EQ(a.rcode, Rcode::Ok) << a.error;
@@ -172,11 +178,8 @@ TEST(Resolver, DeadServerIsTempErrorNeverNotFound) {
 TEST(Resolver, CoalescesIdenticalQueries) {
   Dnsmasq dns({"--host-record=c.dns.test,192.0.2.7"});
   Loop l;
-  ResolverOptions o;
-  o.servers = dns.server();
-  std::string err;
-  auto r = AresResolver::create(l.loop, o, &err);
-  ASSERT_TRUE(r) << err;
+  auto r = resolver_for(l, dns);
+  ASSERT_TRUE(r);
   std::vector<std::promise<Answer>> ps(20);
   for (auto& p : ps) r->query("c.dns.test", Type::A, [&p](const Answer& a) { p.set_value(a); });
   for (auto& p : ps) EXPECT_EQ(p.get_future().get().records, std::vector<std::string>{"192.0.2.7"});
@@ -188,11 +191,8 @@ TEST(Resolver, CoalescesIdenticalQueries) {
 TEST(Resolver, AwaitableFromACoroutine) {
   Dnsmasq dns({"--host-record=co.dns.test,192.0.2.9", "--txt-record=co.dns.test,hello"});
   Loop l;
-  ResolverOptions o;
-  o.servers = dns.server();
-  std::string err;
-  auto r = AresResolver::create(l.loop, o, &err);
-  ASSERT_TRUE(r) << err;
+  auto r = resolver_for(l, dns);
+  ASSERT_TRUE(r);
   // A separate io_context, as a gateway coroutine's would be: run() returns only when the
   // coroutine finished, so the operation kept it alive while the answer was out.
   boost::asio::io_context ctx;
