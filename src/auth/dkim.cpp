@@ -103,9 +103,10 @@ std::vector<DkimVerdict> dkim_verify(std::string_view raw, const AnswerSet& keys
       } else if (key && key->rcode == dns::Rcode::TempError) {
         v.result = "temperror";
         v.reason = "key lookup: " + key->error;
-      } else if (!key && !v.domain.empty()) {
-        v.result = "temperror";
-        v.reason = "key not fetched";
+      } else if (!key) {
+        // Never asked (tags we could not use): not a DNS failure, so never a reason to defer.
+        v.result = "permerror";
+        v.reason = "unusable signature tags";
       } else if (err == DKIM_SIGERROR_NOKEY || (key && key->empty())) {
         v.result = "permerror";
         v.reason = "no key for signature";
