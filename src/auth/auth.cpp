@@ -82,7 +82,10 @@ scan::AuthFacts Authenticator::finish(const Prefetched& p) const {
   }
   if (opt_.dmarc) {
     if (p.from_domain.empty()) {
-      f.dmarc = p.from_problem == "more than one From field" ? "permerror" : "none";
+      // Several authors (fields or domains) are a known way around DMARC: not "none".
+      bool several = p.from_problem == "more than one From field" ||
+                     p.from_problem == "From has addresses in more than one domain";
+      f.dmarc = several ? "permerror" : "none";
       f.dmarc_reason = p.from_problem;
     } else {
       DmarcInput in;

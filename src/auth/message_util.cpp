@@ -65,31 +65,43 @@ std::string from_domain(std::string_view raw, std::string* problem) {
     else if (c == '(') depth = 1;
     else clean += c;
   }
-  std::string addr;
-  auto lt = clean.find('<');
-  if (lt != std::string::npos) {
-    auto gt = clean.find('>', lt);
-    addr = clean.substr(lt + 1, gt == std::string::npos ? std::string::npos : gt - lt - 1);
-  } else {
-    auto comma = clean.find(',');
-    addr = clean.substr(0, comma);
-    auto colon = addr.find(':');  // group syntax "name: a@b;"
-    if (colon != std::string::npos) addr = addr.substr(colon + 1);
-  }
-  auto at = addr.rfind('@');
-  if (at == std::string::npos) {
-    if (problem) *problem = "From has no address";
-    return "";
-  }
+  auto colon = clean.find(':');  // group syntax "name: a@b, c@d;"
+  if (colon != std::string::npos && clean.find('<') > colon) clean = clean.substr(colon + 1);
+  // Every address of the list: DMARC needs one author domain (RFC 7489 §6.6.1).
   std::string dom;
-  for (char c : addr.substr(at + 1))
-    if (!std::isspace(static_cast<unsigned char>(c)) && c != ';' && c != '>') dom += c;
-  dom = lower(dom);
-  while (!dom.empty() && dom.back() == '.') dom.pop_back();
-  if (dom.empty() || dom.find('.') == std::string::npos) {
-    if (problem) *problem = "From domain '" + dom + "' is not a domain name";
-    return "";
+  size_t start = 0;
+  while (start <= clean.size()) {
+    size_t comma = clean.find(',', start);
+    if (comma == std::string::npos) comma = clean.size();
+    std::string part = clean.substr(start, comma - start), addr = part;
+    start = comma + 1;
+    auto lt = part.find('<');
+    if (lt != std::string::npos) {
+      auto gt = part.find('>', lt);
+      addr = part.substr(lt + 1, gt == std::string::npos ? std::string::npos : gt - lt - 1);
+    }
+    if (addr.find_first_not_of(" \t\r\n;") == std::string::npos) continue;  // empty list element
+    auto at = addr.rfind('@');
+    if (at == std::string::npos) {
+      if (problem) *problem = "From has no address";
+      return "";
+    }
+    std::string d;
+    for (char c : addr.substr(at + 1))
+      if (!std::isspace(static_cast<unsigned char>(c)) && c != ';' && c != '>') d += c;
+    d = lower(d);
+    while (!d.empty() && d.back() == '.') d.pop_back();
+    if (d.empty() || d.find('.') == std::string::npos) {
+      if (problem) *problem = "From domain '" + d + "' is not a domain name";
+      return "";
+    }
+    if (!dom.empty() && d != dom) {
+      if (problem) *problem = "From has addresses in more than one domain";
+      return "";
+    }
+    dom = d;
   }
+  if (dom.empty() && problem) *problem = "From has no address";
   return dom;
 }
 

@@ -11,7 +11,7 @@ size_t field_end(std::string_view raw, size_t pos);
 // Calls fn(name, value) for each header field (value with its folding, without the final CRLF).
 void for_each_header(std::string_view raw, const std::function<void(std::string_view, std::string_view)>& fn);
 // The domain of the RFC5322.From address (lower case); "" and *problem set when there is not
-// exactly one From field with an address (only the first address of a list is used).
+// exactly one From field whose addresses all have one domain (several authors: see RFC 7489 §6.6.1).
 std::string from_domain(std::string_view raw, std::string* problem);
 
 }  // namespace mm::auth

@@ -67,6 +67,10 @@ TEST(MessageUtil, FromDomainAndSignatureRefs) {
   EXPECT_EQ(from_domain("From: a@one.test\r\nFrom: b@two.test\r\n\r\n", &problem), "");
   EXPECT_EQ(problem, "more than one From field");
   EXPECT_EQ(from_domain("Subject: x\r\n\r\nFrom: a@b.test\r\n", &problem), "");
+  EXPECT_EQ(from_domain("From: me@evil.test, \"CEO\" <ceo@bank.test>\r\n\r\n", &problem), "");
+  EXPECT_EQ(problem, "From has addresses in more than one domain");
+  EXPECT_EQ(from_domain("From: a@same.test, B <b@Same.test>\r\n\r\n", &problem), "same.test");
+  EXPECT_EQ(from_domain("From: team: a@grp.test, b@grp.test;\r\n\r\n", &problem), "grp.test");
   auto refs = dkim_signature_refs(
       "DKIM-Signature: v=1; a=rsa-sha256; d=Example.com;\r\n\ts=sel1; b=abc\r\n"
       "DKIM-Signature: v=1; s=s2; d=other.test; b=x\r\n"
