@@ -550,4 +550,12 @@ std::string reverse_name(const std::string& ip) {
   return "";
 }
 
+std::string list_query_name(const std::string& ip, const std::string& zone) {
+  std::string r = reverse_name(ip);
+  if (r.empty()) return r;
+  auto dot = r.rfind(".in-addr.arpa");
+  if (dot == std::string::npos) dot = r.rfind(".ip6.arpa");
+  return r.substr(0, dot) + "." + normalize(zone);
+}
+
 }  // namespace mm::dns

@@ -89,5 +89,8 @@ Answer resolve_blocking(Resolver&, const std::string& name, Type type,
 
 // "1.2.3.4" -> "4.3.2.1.in-addr.arpa", IPv6 -> nibble form; "" for a malformed address.
 std::string reverse_name(const std::string& ip);
+// The name to ask a DNS block/allow list: ("1.2.3.4", "bl.example") -> "4.3.2.1.bl.example"
+// (IPv6: nibbles); "" for a malformed address. For connection control.
+std::string list_query_name(const std::string& ip, const std::string& zone);
 
 }  // namespace mm::dns

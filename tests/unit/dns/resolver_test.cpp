@@ -121,7 +121,7 @@ TEST(Resolver, RecordTypesAgainstDnsmasq) {
   EXPECT_EQ(ask(*r, "long.dns.test", Type::TXT).records, std::vector<std::string>{"part onepart two"});
   EXPECT_EQ(ask(*r, "alias.dns.test", Type::A).records, std::vector<std::string>{"192.0.2.1"});  // via CNAME
   EXPECT_EQ(ask(*r, reverse_name("192.0.2.1"), Type::PTR).records, std::vector<std::string>{"a.dns.test"});
-  EXPECT_EQ(ask(*r, "2.0.0.127.bl.dns.test", Type::A).records, std::vector<std::string>{"127.0.0.2"});
+  EXPECT_EQ(ask(*r, list_query_name("127.0.0.2", "bl.dns.test"), Type::A).records, std::vector<std::string>{"127.0.0.2"});
   EXPECT_EQ(ask(*r, "missing.dns.test", Type::A).rcode, Rcode::NxDomain);
   EXPECT_EQ(ask(*r, "a.dns.test", Type::MX).rcode, Rcode::NoData);
 
@@ -218,4 +218,7 @@ TEST(Resolver, ReverseNames) {
   EXPECT_EQ(reverse_name("192.0.2.1"), "1.2.0.192.in-addr.arpa");
   EXPECT_EQ(reverse_name("2001:db8::1").substr(0, 8), "1.0.0.0.");
   EXPECT_EQ(reverse_name("nonsense"), "");
+  EXPECT_EQ(list_query_name("127.0.0.2", "bl.dns.test."), "2.0.0.127.bl.dns.test");
+  EXPECT_EQ(list_query_name("2001:db8::1", "bl.test").size(), 64u + 7u);
+  EXPECT_EQ(list_query_name("x", "bl.test"), "");
 }
