@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "auth/auth_check.h"
 #include "attachments/attachment_check.h"
 #include "av/av_check.h"
 #include "av/managed_clamd.h"
@@ -159,6 +160,8 @@ Result<ScanSetup> build_engine(const config::Config& c, store::Store& st) {
                std::to_string(s.model->ham_examples()) + " ham examples" +
                (s.model->trained() ? "" : " (untrained: no BAYES symbols until `mailmoat train`)");
   s.engine->add(std::make_unique<classifier::BayesCheck>(s.model));
+  // Sender authentication symbols (SPF_*, DKIM_*, DMARC_*) when the gateway ran auth.
+  s.engine->add(std::make_unique<auth::AuthCheck>());
   if (auto f = s.engine->finalize(); !f) return f;
   return s;
 }

@@ -9,10 +9,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "auth/auth.h"
 #include "cli/commands.h"
 #include "cli/engine.h"
 #include "cli/queue_admin.h"
 #include "gateway/gateway.h"
+#include "dns/resolver.h"
 #include "net/event_loop.h"
 #include "net/smtp_client.h"
 #include "net/smtp_server.h"
@@ -85,6 +87,34 @@ int serve(const config::Config& c) {
   go.subject_tag = c.subject_tag;
   go.postmaster = c.postmaster;
   gateway::Gateway gw(go, **store, spool, tracker);
+
+  // Sender authentication on the asynchronous resolver (declared before the scan pool, so that it
+  // outlives the scans in flight; destroyed after the loop stopped).
+  std::shared_ptr<dns::AresResolver> resolver;
+  std::shared_ptr<auth::Authenticator> authenticator;
+  if (c.auth_enabled && c.scan_enabled) {
+    dns::ResolverOptions ro;
+    ro.servers = c.dns_servers;
+    ro.timeout_ms = c.dns_timeout_ms;
+    ro.tries = c.dns_tries;
+    ro.cache_entries = c.dns_cache_entries;
+    std::string err;
+    resolver = dns::AresResolver::create(loop, ro, &err);
+    if (!resolver) return startup_error("[dns] " + err);
+    auth::AuthOptions ao;
+    ao.authserv_id = c.authserv_id.empty() ? c.hostname : c.authserv_id;
+    ao.spf = c.auth_spf;
+    ao.dkim = c.auth_dkim;
+    ao.dmarc = c.auth_dmarc;
+    ao.timeout_ms = c.auth_timeout_ms;
+    authenticator = std::make_shared<auth::Authenticator>(*resolver, ao);
+    gw.set_authenticator(authenticator);
+    log::info("auth.enabled", JsonLine()
+                                  .add("authserv_id", ao.authserv_id)
+                                  .add("dns", c.dns_servers.empty() ? "/etc/resolv.conf" : c.dns_servers));
+  } else if (!c.auth_enabled) {
+    log::warn("auth.disabled", JsonLine().add("note", "no SPF/DKIM/DMARC checks on inbound mail"));
+  }
 
   // Scanning runs on its own worker threads, never on the I/O threads.
   std::unique_ptr<ThreadPool> scan_pool;
@@ -172,6 +202,7 @@ int serve(const config::Config& c) {
         log::warn("server.grace_expired", JsonLine().add("sessions", server.active_sessions()));
       server.close_all();
       client.close_idle();
+      if (resolver) resolver->shutdown();
       loop.after(200, [&] { loop.stop(); });
       return;
     }

@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -181,7 +182,7 @@ Result<Config> load(const std::string& path) {
   Config c;
   c.source = path;
   std::vector<std::string> errors;
-  static const char* kTables[] = {"server", "smtp", "tls", "store", "queue", "delivery", "scan", "log", "links", "antivirus", "attachments"};
+  static const char* kTables[] = {"server", "smtp", "tls", "store", "queue", "delivery", "scan", "log", "links", "antivirus", "attachments", "dns", "auth"};
   for (auto&& [k, v] : root) {
     (void)v;
     bool known = false;
@@ -275,6 +276,42 @@ Result<Config> load(const std::string& path) {
         errors.push_back("[links] uri_dnsbl_zones: '" + z + "' is not a DNS zone");
   }
   {
+    TableReader t(root, "dns", errors);
+    t.str("servers", c.dns_servers);
+    t.integer("timeout_ms", c.dns_timeout_ms, 10, 60000);
+    t.integer("tries", c.dns_tries, 1, 10);
+    t.integer("cache_entries", c.dns_cache_entries, 0, 10000000);
+    if (!c.dns_servers.empty()) {
+      size_t start = 0;
+      while (start <= c.dns_servers.size()) {
+        size_t comma = c.dns_servers.find(',', start);
+        if (comma == std::string::npos) comma = c.dns_servers.size();
+        std::string one = c.dns_servers.substr(start, comma - start);
+        unsigned char buf[16];
+        bool address = inet_pton(AF_INET, one.c_str(), buf) == 1 || inet_pton(AF_INET6, one.c_str(), buf) == 1;
+        auto with_port = parse_listen(one);
+        if (!address && (!with_port || (inet_pton(AF_INET, with_port->address.c_str(), buf) != 1 &&
+                                        inet_pton(AF_INET6, with_port->address.c_str(), buf) != 1)))
+          errors.push_back("[dns] servers: '" + one + "' must look like 127.0.0.1, 127.0.0.1:5353 or [::1]:53");
+        start = comma + 1;
+      }
+    }
+  }
+  {
+    TableReader t(root, "auth", errors);
+    t.boolean("enabled", c.auth_enabled);
+    t.str("authserv_id", c.authserv_id);
+    t.boolean("spf", c.auth_spf);
+    t.boolean("dkim", c.auth_dkim);
+    t.boolean("dmarc", c.auth_dmarc);
+    t.integer("timeout_ms", c.auth_timeout_ms, 100, 600000);
+    for (char ch : c.authserv_id)
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '-' && ch != '_') {
+        errors.push_back("[auth] authserv_id must be a host name");
+        break;
+      }
+  }
+  {
     TableReader t(root, "log", errors);
     t.str("file", c.log_file);
     t.str("level", c.log_level);
@@ -360,6 +397,8 @@ std::string describe(const Config& c) {
                          : "managed clamd, signatures " + (c.av_database_dir.empty() ? std::string("(the project's own)") : c.av_database_dir))
      << "\n"
      << "attachments: " << (c.att_enabled ? "checked" : "OFF") << "\n"
+     << "auth:      " << (c.auth_enabled && c.scan_enabled ? "SPF/DKIM/DMARC on" : "off") << ", DNS "
+     << (c.dns_servers.empty() ? "from /etc/resolv.conf" : c.dns_servers) << "\n"
      << "retry:     first " << c.first_retry_s << "s, backoff " << c.min_backoff_s << "-"
      << c.max_backoff_s << "s, lifetime " << c.max_lifetime_s << "s\n";
   os << "links:     " << (c.links_enabled ? "on" : "off") << ", operator block list "

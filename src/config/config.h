@@ -80,6 +80,18 @@ struct Config {
   int uri_dnsbl_timeout_ms = 2000;
   int uri_dnsbl_max_queries = 20;    // per message
 
+  // [dns]
+  std::string dns_servers;       // "127.0.0.1:5353,[::1]:53"; empty = the system's /etc/resolv.conf
+  int dns_timeout_ms = 2000;     // per try
+  int dns_tries = 2;
+  uint32_t dns_cache_entries = 100000;
+
+  // [auth]
+  bool auth_enabled = true;      // SPF, DKIM, DMARC on inbound mail (needs [scan] enabled)
+  std::string authserv_id;       // in Authentication-Results; default: [server] hostname
+  bool auth_spf = true, auth_dkim = true, auth_dmarc = true;
+  int auth_timeout_ms = 10000;   // DNS budget per message; what is not answered by then is temperror
+
   // [log]
   std::string log_file;          // default <var>/log/mailmoat.jsonl ("-" = stderr only)
   std::string log_level = "info";

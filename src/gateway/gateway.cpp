@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "auth/message_util.h"
 #include "message/message.h"
 #include "ops/log.h"
 #include "scan/headers.h"
@@ -53,6 +54,8 @@ struct Gateway::Accepted {
   std::string data;      // the message as the client sent it
   scan::Envelope env;
   std::string detail;    // for the tracking record
+  std::shared_ptr<const std::string> raw;      // set instead of `data` when auth read it first
+  std::shared_ptr<auth::Prefetched> auth;      // DNS answers for SPF, DKIM, DMARC (auth on)
 };
 
 class InboundSession : public net::SessionHandler {
@@ -69,9 +72,11 @@ class InboundSession : public net::SessionHandler {
 
   smtp::Reply on_helo(const smtp::Envelope&) override { return {250, "", ""}; }
 
-  smtp::Reply on_mail(const smtp::Envelope&, const smtp::PathArg&) override {
+  smtp::Reply on_mail(const smtp::Envelope& env, const smtp::PathArg& p) override {
     tenant_.clear();
     dir_ = gw_.directory();  // one consistent view for the whole transaction
+    // SPF's DNS starts now and runs during RCPT and DATA; the verdict is taken after DATA.
+    if (gw_.auth_ && gw_.scanner()) gw_.auth_->warm_spf(info_.client_ip, p.null_path ? "" : p.addr.str(), env.helo);
     return {250, "2.1.0", "Ok"};
   }
 
@@ -130,6 +135,17 @@ class InboundSession : public net::SessionHandler {
                 std::to_string(a->received.size() + a->data.size()) + (tls.active ? " " + tls.version : "") +
                 " sender=<" + m.sender + ">";
     if (auto engine = gw_.scanner()) {
+      if (gw_.auth_) {
+        // Sender authentication first: all its DNS asynchronously on the loop, then the scan.
+        a->raw = std::make_shared<const std::string>(std::move(a->data));
+        auth::AuthRequest req{info_.client_ip, env.helo, m.sender, a->raw};
+        Gateway* gw = &gw_;
+        gw_.auth_->prefetch(std::move(req), [gw, a, engine, done = std::move(done)](std::shared_ptr<auth::Prefetched> p) mutable {
+          a->auth = std::move(p);
+          gw->scan_and_queue(std::move(engine), std::move(a), std::move(done));
+        });
+        return;
+      }
       gw_.scan_and_queue(std::move(engine), std::move(a), std::move(done));
     } else {
       std::string body = a->received + a->data;
@@ -251,8 +267,30 @@ std::shared_ptr<const scan::Engine> Gateway::scanner() const {
 void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::shared_ptr<Accepted> a,
                              std::function<void(smtp::Reply)> done) {
   pool_->submit([this, a, engine, done = std::move(done)]() mutable {
-    auto raw = std::make_shared<const std::string>(std::move(a->data));
+    auto raw = a->raw ? a->raw : std::make_shared<const std::string>(std::move(a->data));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.scan_timeout_ms);
+    // Sender authentication: DKIM (CPU) with the prefetched keys, DMARC; one A-R header of ours,
+    // forged ones claiming our authserv-id removed.
+    std::string ar;
+    std::shared_ptr<const std::string> delivered = raw;
+    if (a->auth && auth_) {
+      a->env.auth = auth_->finish(*a->auth);
+      if (!a->env.auth.tempfail.empty()) {
+        // A DNS failure leaves the outcome undecidable: the client keeps the message and retries.
+        std::string text = "Temporary DNS failure authenticating the sender (" + a->env.auth.tempfail + "), try again later";
+        if (text.size() > 400) text = text.substr(0, 400);
+        for (char& c : text)
+          if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+        log::warn("auth.tempfail", JsonLine().add("queue_id", a->meta.id).add("reason", a->env.auth.tempfail));
+        for (auto& r : a->meta.recipients)
+          tracker_.record({"", 0, "refused", r.address, "451 4.4.3 " + text + "; " + a->detail, a->meta.tenant});
+        done({451, "4.4.3", text});
+        return;
+      }
+      ar = auth_->header(a->env.auth, *a->auth);
+      delivered = std::make_shared<const std::string>(
+          auth::remove_our_authentication_results(*raw, auth_->options().authserv_id));
+    }
     scan::Verdict v;
     try {
       auto msg = message::parse(raw);
@@ -281,7 +319,7 @@ void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::sh
       // Never lost, never delivered unscanned: held in the queue until a rescan succeeds.
       log::warn("scan.failed", JsonLine().add("queue_id", m.id).add("error", v.error));
       m.scan_pending = true;
-      spool_and_reply(a, a->received + *raw, verdict_detail(v), std::move(done));
+      spool_and_reply(a, a->received + ar + *delivered, verdict_detail(v), std::move(done));
       return;
     }
     if (v.score >= t.reject) {
@@ -307,7 +345,7 @@ void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::sh
       };
     }
     // Our Received: stays the first field (trace fields on top, RFC 5321 §4.4).
-    std::string body = a->received + scan::apply_verdict(*raw, v, t, opt_.hostname, tag);
+    std::string body = a->received + ar + scan::apply_verdict(*delivered, v, t, opt_.hostname, tag);
     spool_and_reply(a, std::move(body), verdict_detail(v), std::move(done));
   });
 }
@@ -327,9 +365,17 @@ void Gateway::rescan_pending() {
       auto body = spool_.read_body(old.id);
       if (!body) continue;
       auto raw = std::make_shared<const std::string>(std::move(*body));
-      scan::Envelope env{old.client_ip, old.helo, old.sender, {}, false, old.tenant, nullptr};
+      scan::Envelope env{old.client_ip, old.helo, old.sender, {}, false, old.tenant, nullptr, {}};
       for (auto& r : old.recipients) env.recipients.push_back(r.address);
       if (auto dir = directory()) env.tenant_facts = dir->tenant_facts(old.tenant);
+      if (auth_) {
+        // The auth results of the first scan attempt: our Authentication-Results field, trusted
+        // only in its place right below our Received: (forged copies were removed at DATA).
+        std::string_view rest = std::string_view(*raw).substr(received_field_end(*raw));
+        if (rest.size() > 23 && strncasecmp(rest.data(), "Authentication-Results:", 23) == 0)
+          env.auth = auth::facts_from_authentication_results(rest.substr(0, auth::field_end(rest, 0)),
+                                                             auth_->options().authserv_id);
+      }
       scan::Verdict v;
       try {
         v = engine->scan(*message::parse(raw), env,

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 
+#include "auth/auth.h"
 #include "gateway/directory.h"
 #include "net/smtp_server.h"
 #include "ops/tracker.h"
@@ -34,6 +35,8 @@ class Gateway : public queue::Router {
   // Inbound mail is scanned by `engine` on `pool` after DATA, before the final reply. Without an
   // engine, mail is accepted unscanned (only for tests of the mail path itself).
   void set_scanner(std::shared_ptr<const scan::Engine> engine, ThreadPool* pool);
+  // Sender authentication (SPF, DKIM, DMARC) before the scan; null = off. Set before serving.
+  void set_authenticator(std::shared_ptr<const auth::Authenticator> a) { auth_ = std::move(a); }
   // Scans again every message held for a rescan (the scanner had failed); call periodically.
   void rescan_pending();
   // Re-reads the directory if the store changed (cheap; call every second) or when forced.
@@ -57,6 +60,7 @@ class Gateway : public queue::Router {
   queue::QueueManager* queue_ = nullptr;
   std::shared_ptr<const scan::Engine> engine_;  // guarded by dir_mu_ (swapped on reload)
   ThreadPool* pool_ = nullptr;                   // set once, before serving
+  std::shared_ptr<const auth::Authenticator> auth_;  // set once, before serving
   std::atomic<bool> rescanning_{false};
 
   struct Accepted;  // what on_message knows about a message

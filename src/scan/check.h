@@ -22,6 +22,21 @@ struct TenantFacts {
   std::vector<std::string> operator_url_blocklist;  // hosts/domains the operator blocks (store)
 };
 
+// Sender authentication results (SPF, DKIM, DMARC), filled by the auth module before the scan
+// and turned into symbols by its "auth" check. evaluated=false: authentication was not run.
+struct AuthFacts {
+  bool evaluated = false;
+  std::string spf, spf_domain, spf_reason;  // MAIL FROM identity (HELO's for a null sender)
+  std::string helo_spf;                     // HELO identity
+  struct Dkim {
+    std::string domain, selector, result, reason;  // result: pass, fail, permerror, temperror, ...
+  };
+  std::vector<Dkim> dkim;
+  std::string dmarc, dmarc_domain, dmarc_reason;  // result: pass, fail, none, temperror, permerror
+  std::string dmarc_requested, dmarc_policy;      // published p/sp and the one to apply after pct
+  std::string tempfail;                           // non-empty: DNS failures leave it undecidable
+};
+
 // What the SMTP session knew about the message.
 struct Envelope {
   std::string client_ip;
@@ -31,6 +46,7 @@ struct Envelope {
   bool tls = false;
   std::string tenant;
   std::shared_ptr<const TenantFacts> tenant_facts;  // may be null
+  AuthFacts auth;
 };
 
 enum class Class { Clean, Bulk, Spam, Phishing, Malware, Unscannable };

@@ -111,7 +111,8 @@ class Sink:
 class Gateway:
     """A mailmoat server in a temporary directory. Use .cli(...) for administration."""
 
-    def __init__(self, extra_config="", queue=None, tmp=None, smtp=None, delivery=None, scan=None):
+    def __init__(self, extra_config="", queue=None, tmp=None, smtp=None, delivery=None, scan=None,
+                 auth=None, dns=None):
         self.tmp = tmp or tempfile.mkdtemp(prefix="mm-it-")
         self.port = free_port()
         self.proc = None
@@ -124,6 +125,11 @@ class Gateway:
         sc = {"rules_dir": os.path.join(SOURCE, "rules")}
         sc.update(scan or {})
         sclines = "".join(f"\n{k} = {toml_value(v)}" for k, v in sc.items())
+        # Sender authentication needs DNS, which tests have only when they start their own server:
+        # off unless a test passes auth={...} (and dns={"servers": "127.0.0.1:PORT"}).
+        au = {"enabled": False} if auth is None else dict(auth)
+        aulines = "".join(f"\n{k} = {toml_value(v)}" for k, v in au.items())
+        dnlines = "".join(f"\n{k} = {toml_value(v)}" for k, v in (dns or {}).items())
         with open(self.config_path, "w") as f:
             f.write(f"""
 [server]
@@ -138,6 +144,8 @@ listen = ["127.0.0.1:{self.port}", "[::1]:{self.port}"]{slines}
 [delivery]
 connection_reuse_s = 1{dlines}
 [scan]{sclines}
+[auth]{aulines}
+[dns]{dnlines}
 {extra_config}
 """)
         self.log_path = os.path.join(self.tmp, "stderr.log")

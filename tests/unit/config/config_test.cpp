@@ -118,3 +118,28 @@ TEST(Config, AntivirusAndAttachmentSections) {
     unlink(q.c_str());
   }
 }
+
+TEST(Config, DnsAndAuthSections) {
+  auto d = mm::config::defaults();
+  EXPECT_TRUE(d.auth_enabled);     // the embedded default authenticates senders
+  EXPECT_TRUE(d.dns_servers.empty());  // with the system resolver
+  auto p = write_temp(
+      "[dns]\nservers = \"127.0.0.1:5353,[::1]:53,192.0.2.1\"\ntimeout_ms = 500\ntries = 3\n"
+      "[auth]\nenabled = true\nauthserv_id = \"mx.example.net\"\ndkim = false\n");
+  auto c = mm::config::load(p);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->dns_servers, "127.0.0.1:5353,[::1]:53,192.0.2.1");
+  EXPECT_EQ(c->dns_timeout_ms, 500);
+  EXPECT_EQ(c->dns_tries, 3);
+  EXPECT_EQ(c->authserv_id, "mx.example.net");
+  EXPECT_FALSE(c->auth_dkim);
+  EXPECT_TRUE(c->auth_spf);
+  unlink(p.c_str());
+  p = write_temp("[dns]\nservers = \"resolver.example:53\"\n[auth]\nauthserv_id = \"a b;\"\nspf = \"yes\"\n");
+  c = mm::config::load(p);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().find("[dns] servers: 'resolver.example:53'"), std::string::npos) << c.error();
+  EXPECT_NE(c.error().find("[auth] authserv_id must be a host name"), std::string::npos);
+  EXPECT_NE(c.error().find("[auth] spf must be true or false"), std::string::npos);
+  unlink(p.c_str());
+}
