@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/tenancy_store.h"
 #include "util/status.h"
 
 namespace mm::store {
@@ -118,6 +119,10 @@ class Store {
   virtual Status put_blob(const std::string& name, std::string_view data) = 0;
   // The blob, or an error naming it when absent.
   virtual Result<std::string> get_blob(const std::string& name) = 0;
+
+  // Tenant contracts, accounts, users, policies, sender lists, quarantine index and message
+  // summaries (store/tenancy_store.h), on the same database.
+  virtual TenancyStore& tenancy() = 0;
 };
 
 // Opens (creating file and parent directories) a SQLite store: WAL mode, busy_timeout 5000 ms,
