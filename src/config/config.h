@@ -76,7 +76,7 @@ struct Config {
   std::string log_file;          // default <var>/log/mailmoat.jsonl ("-" = stderr only)
   std::string log_level = "info";
   std::string stderr_level = "info";  // short human lines on stderr: debug|info|warn|error|off
-  uint32_t tracking_retention_days = 30;
+  uint32_t tracking_retention_days = 90;
 };
 
 // Loads and validates a config file. Relative paths are taken relative to the working directory.

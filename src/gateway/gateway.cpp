@@ -233,8 +233,9 @@ void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::sh
     auto raw = std::make_shared<const std::string>(std::move(a->data));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.scan_timeout_ms);
     scan::Verdict v;
+    std::shared_ptr<const message::Message> msg;
     try {
-      auto msg = message::parse(raw);
+      msg = message::parse(raw);
       v = engine->scan(*msg, a->env, deadline);
     } catch (const std::exception& e) {
       v.failed = true;
@@ -249,22 +250,175 @@ void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::sh
       spool_and_reply(a, a->received + *raw, verdict_detail(v), std::move(done));
       return;
     }
-    if (v.score >= t.reject) {
-      // The reply names class, score and a reference; the symbols stay in tracking (no recipe for
-      // spammers), where an administrator finds them by the reference.
-      char text[160];
-      std::snprintf(text, sizeof text, "Message refused as %s (score %.1f, reference %s)",
-                    scan::to_string(v.cls), v.score, m.id.c_str());
-      for (auto& r : m.recipients)
-        tracker_.record({m.id, 0, "rejected", r.address, verdict_detail(v) + "; " + a->detail, m.tenant});
-      done({550, "5.7.1", text});
+    apply_policy(a, raw, msg, v, t, std::move(done));
+  });
+}
+
+void Gateway::apply_policy(std::shared_ptr<Accepted> a, std::shared_ptr<const std::string> raw,
+                           std::shared_ptr<const message::Message> msg, const scan::Verdict& v,
+                           const scan::Thresholds& t, std::function<void(smtp::Reply)> done) {
+  auto& m = a->meta;
+  auto pol = policies();
+  policy::MessageFacts f;
+  f.tenant = m.tenant;
+  f.envelope_sender = m.sender;
+  f.from_address = msg ? msg->from.address : "";
+  f.cls = v.cls;
+  f.score = v.score;
+  f.high = t.reject;
+  // f.auth and f.dmarc_fail come from the authentication results once the auth module provides
+  // them; until then approvals are not applied (unless the tenant allows unauthenticated ones).
+  int64_t now = now_s();
+  std::vector<policy::Decision> dec;
+  for (auto& r : m.recipients) dec.push_back(pol->decide(f, r.address, now));
+  const std::string vd = verdict_detail(v);
+  std::string subject = msg ? msg->subject : "", message_id = msg ? msg->message_id : "";
+  std::string all_rcpts;
+  for (auto& r : m.recipients) all_rcpts += (all_rcpts.empty() ? "" : ",") + r.address;
+  auto summary = [&](const std::string& action) {
+    (void)store_.tenancy().add_summary({m.id, m.tenant, now_us(), m.sender, all_rcpts, subject, message_id,
+                                        m.client_ip, scan::to_string(v.cls), v.score, action});
+  };
+  if (tenancy_ && !m.tenant.empty()) {
+    std::vector<std::string> addrs;
+    for (auto& r : m.recipients) addrs.push_back(r.address);
+    tenancy_->note_seen(m.tenant, addrs, now);  // counts and alerts only; never drops mail
+  }
+
+  bool all_reject = !dec.empty() && std::all_of(dec.begin(), dec.end(), [](const policy::Decision& d) {
+    return d.action == policy::Action::Reject;
+  });
+  if (all_reject) {
+    // The reply names class, score and a reference; the symbols stay in tracking (no recipe for
+    // spammers), where an administrator finds them by the reference.
+    char text[160];
+    std::snprintf(text, sizeof text, "Message refused as %s (score %.1f, reference %s)",
+                  dec[0].cls == "blocked" ? "blocked sender" : dec[0].cls.c_str(), v.score, m.id.c_str());
+    for (size_t i = 0; i < m.recipients.size(); ++i)
+      tracker_.record({m.id, 0, "rejected", m.recipients[i].address,
+                       vd + "; policy " + dec[i].source + (dec[i].note.empty() ? "" : " (" + dec[i].note + ")") +
+                           "; " + a->detail,
+                       m.tenant});
+    summary("reject:" + std::to_string(m.recipients.size()));
+    done({550, "5.7.1", text});
+    return;
+  }
+
+  // Split the recipients by decision. A reject for some recipients only cannot be said after
+  // DATA (one reply for all): those copies are quarantined instead, never silently dropped.
+  std::vector<size_t> deliver, tag, quar, del;
+  for (size_t i = 0; i < dec.size(); ++i) {
+    switch (dec[i].action) {
+      case policy::Action::Deliver: deliver.push_back(i); break;
+      case policy::Action::Tag: tag.push_back(i); break;
+      case policy::Action::Delete: del.push_back(i); break;
+      case policy::Action::Reject:
+        dec[i].note += (dec[i].note.empty() ? "" : "; ") + std::string("reject in a mixed transaction: quarantined");
+        quar.push_back(i);
+        break;
+      case policy::Action::Quarantine: quar.push_back(i); break;
+    }
+  }
+  if (!quar.empty() && !quarantine_) {
+    log::warn("quarantine.unavailable", JsonLine().add("queue_id", m.id));
+    tag.insert(tag.end(), quar.begin(), quar.end());
+    quar.clear();
+  }
+  auto why = [&](size_t i) {
+    return dec[i].cls + " (policy " + dec[i].source + (dec[i].note.empty() ? "" : "; " + dec[i].note) + ")";
+  };
+  if (!quar.empty()) {
+    quarantine::HoldRequest hr;
+    hr.tenant = m.tenant;
+    hr.queue_id = m.id;
+    hr.sender = m.sender;
+    hr.subject = subject;
+    hr.message_id = message_id;
+    hr.client_ip = m.client_ip;
+    hr.verdict = scan::to_string(v.cls);
+    hr.score = v.score;
+    hr.symbols = v.symbol_list();
+    hr.received = a->received;
+    hr.raw = *raw;
+    hr.now = now;
+    for (size_t i : quar) hr.recipients.push_back({m.recipients[i].address, dec[i].cls});
+    auto ids = quarantine_->hold(hr);
+    if (!ids) {
+      // Not stored, so not acknowledged: the client keeps the message and retries.
+      log::error("quarantine.write_failed", JsonLine().add("queue_id", m.id).add("error", ids.error()));
+      done({451, "4.3.0", "Error: quarantine write error, try again later"});
       return;
     }
-    std::string tag = v.score >= t.tag ? opt_.subject_tag : "";
+    for (size_t k = 0; k < quar.size(); ++k) {
+      auto& r = m.recipients[quar[k]].address;
+      tracker_.record({m.id, 0, "received", r, a->detail, m.tenant});
+      tracker_.record({m.id, 0, "quarantined", r, "quarantine " + (*ids)[k] + ": " + why(quar[k]) + "; " + vd,
+                       m.tenant});
+    }
+    log::info("quarantine.held", JsonLine().add("queue_id", m.id).add("tenant", m.tenant)
+                                     .add("recipients", quar.size()).add("verdict", vd));
+  }
+  for (size_t i : del) {
+    tracker_.record({m.id, 0, "received", m.recipients[i].address, a->detail, m.tenant});
+    tracker_.record({m.id, 0, "deleted", m.recipients[i].address, "by policy: " + why(i) + "; " + vd, m.tenant});
+  }
+
+  struct Part {
+    std::shared_ptr<Accepted> acc;
+    std::string body;
+  };
+  std::vector<Part> parts;
+  for (auto* group : {&deliver, &tag}) {
+    if (group->empty()) continue;
+    auto sub = std::make_shared<Accepted>();
+    sub->meta = m;
+    sub->received = a->received;
+    sub->env = a->env;
+    sub->detail = a->detail;
+    sub->meta.id = parts.empty() ? m.id : queue::make_queue_id();
+    sub->meta.recipients.clear();
+    for (size_t i : *group) {
+      sub->meta.recipients.push_back(m.recipients[i]);
+      if (sub->meta.id != m.id)
+        tracker_.record({m.id, 0, "split", m.recipients[i].address, "queued as " + sub->meta.id + ": " + why(i),
+                         m.tenant});
+    }
+    std::string stag = group == &tag ? opt_.subject_tag : "";
     // Our Received: stays the first field (trace fields on top, RFC 5321 §4.4).
-    std::string body = a->received + scan::apply_verdict(*raw, v, t, opt_.hostname, tag);
-    spool_and_reply(a, std::move(body), verdict_detail(v), std::move(done));
-  });
+    parts.push_back({sub, a->received + scan::apply_verdict(*raw, v, t, opt_.hostname, stag)});
+  }
+  std::string action;
+  for (auto [name, n] : {std::pair{"deliver", deliver.size()}, {"tag", tag.size()}, {"quarantine", quar.size()},
+                         {"delete", del.size()}})
+    if (n) action += (action.empty() ? "" : " ") + std::string(name) + ":" + std::to_string(n);
+  summary(action);
+  if (parts.empty()) {
+    done({250, "2.0.0", "Ok: queued as " + m.id});
+    return;
+  }
+  // One reply once every part is on stable storage.
+  struct Join {
+    std::mutex mu;
+    size_t left;
+    bool failed = false;
+    std::function<void(smtp::Reply)> done;
+    std::string id;
+  };
+  auto join = std::make_shared<Join>();
+  join->left = parts.size();
+  join->done = std::move(done);
+  join->id = m.id;
+  for (auto& p : parts) {
+    spool_and_reply(p.acc, std::move(p.body), vd, [join](smtp::Reply r) {
+      std::unique_lock lk(join->mu);
+      if (r.code != 250) join->failed = true;
+      if (--join->left > 0) return;
+      bool failed = join->failed;
+      lk.unlock();
+      if (failed) join->done({451, "4.3.0", "Error: queue file write error, try again later"});
+      else join->done({250, "2.0.0", "Ok: queued as " + join->id});
+    });
+  }
 }
 
 void Gateway::rescan_pending() {
@@ -331,10 +485,23 @@ void Gateway::refresh(bool force) {
     if (cur && cur->generation() == store_.config_generation()) return;
   }
   auto d = Directory::load(store_);
+  auto p = policy::Snapshot::load(store_);
   log::info("gateway.directory_loaded",
             JsonLine().add("domains", d->size()).add("generation", d->generation()));
   std::lock_guard lk(dir_mu_);
   dir_ = std::move(d);
+  policy_ = std::move(p);
+}
+
+void Gateway::set_services(tenancy::TenancyService* tenancy, quarantine::Quarantine* quarantine) {
+  std::lock_guard lk(dir_mu_);
+  tenancy_ = tenancy;
+  quarantine_ = quarantine;
+}
+
+std::shared_ptr<const policy::Snapshot> Gateway::policies() const {
+  std::lock_guard lk(dir_mu_);
+  return policy_;
 }
 
 std::shared_ptr<const Directory> Gateway::directory() const {
