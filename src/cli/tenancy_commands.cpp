@@ -467,7 +467,7 @@ Result<std::string> quarantine_control(store::Store& st, quarantine::Quarantine&
                                        const std::vector<std::string>& args) {
   if (args.size() != 5 || args[1] != "release") return Status::error("usage: quarantine release ID APPROVE AS_USER");
   tenancy::Scope scope = tenancy::Scope::operator_scope("cli");
-  if (!args[4].empty()) {
+  if (args[4] != "-") {
     auto s = tenancy::TenancyService(st).scope_for_user(args[4]);
     if (!s) return s.status();
     scope = *s;
@@ -479,7 +479,8 @@ Result<std::string> quarantine_control(store::Store& st, quarantine::Quarantine&
 }
 
 int quarantine_release(const config::Config& c, const TenancyArgs& a) {
-  std::vector<std::string> args{"quarantine", "release", a.id, a.approve_sender ? "1" : "0", a.as_user};
+  std::vector<std::string> args{"quarantine", "release", a.id, a.approve_sender ? "1" : "0",
+                                a.as_user.empty() ? "-" : a.as_user};
   bool no_server = false;
   auto r = ops::control_request(c.control_socket, args, &no_server);
   if (no_server) {

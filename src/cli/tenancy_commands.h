@@ -64,7 +64,7 @@ int track_search(const config::Config&, const TenancyArgs&);
 bool track_wants_search(const TenancyArgs&);
 
 // The server side of "quarantine release" over the control socket:
-// args {"quarantine", "release", id, approve "0"|"1", as_user}.
+// args {"quarantine", "release", id, approve "0"|"1", as_user ("-" = operator)}.
 Result<std::string> quarantine_control(store::Store&, quarantine::Quarantine&, quarantine::Releaser&,
                                        const std::vector<std::string>& args);
 
