@@ -526,9 +526,10 @@ class SqliteTenancy final : public TenancyStore {
     return n;
   }
 
-  Status add_summary(const MessageSummary& m) override {
+  Status add_summaries(const std::vector<MessageSummary>& all) override {
     return write([&]() -> Status {
-      db_.prepare(
+      for (auto& m : all)
+        db_.prepare(
              "INSERT INTO message_summaries (queue_id, tenant, ts_us, sender, recipients, subject, message_id, "
              "client_ip, verdict, score_milli, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
           .bind(m.queue_id, m.tenant, m.ts_us, m.sender, lower(m.recipients), m.subject, m.message_id, m.client_ip,

@@ -171,7 +171,7 @@ class TenancyStore {
   virtual int64_t count_held_with_path(const std::string& path) = 0;
 
   // --- message summaries (tracking search) ---
-  virtual Status add_summary(const MessageSummary&) = 0;
+  virtual Status add_summaries(const std::vector<MessageSummary>&) = 0;  // all or nothing
   virtual std::vector<MessageSummary> search_summaries(const SummaryQuery&) = 0;
   // Deletes summaries older than each tenant's tracking_days (default_days for others).
   virtual Status prune_summaries(int64_t now_us, int64_t default_days) = 0;
