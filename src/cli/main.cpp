@@ -184,6 +184,15 @@ int main(int argc, char** argv) {
   pexp->add_option("--auth-domain", ta.auth_domain, "Treat the message as authenticated (aligned SPF/DKIM) for this domain");
   pexp->callback(with_config([&] { return mm::cli::policy_explain(cfg, ta); }));
 
+  auto* pdry = pol->add_subcommand("dry-run", "Replay recent tracked mail under a candidate policy (nothing is saved)");
+  pdry->add_option("tenant", ta.tenant, "Tenant")->required();
+  pdry->add_option("spec", ta.spec, "Candidate rules")->required();
+  pdry->add_option("--domain", ta.domain, "As the domain's policy");
+  pdry->add_option("--account", ta.account, "As the account's policy");
+  pdry->add_option("--since", ta.since, "Mail since (default 7d)");
+  pdry->add_option("--limit", ta.limit, "Most messages to replay");
+  pdry->callback(with_config([&] { return mm::cli::policy_dry_run(cfg, ta); }));
+
   auto* lst = app.add_subcommand("list", "Approved (allow) and blocked senders per tenant or end user");
   lst->require_subcommand(1);
   auto* ladd = lst->add_subcommand("add", "Add a sender: address, domain or wildcard (*@example.com, *.example.com)");

@@ -362,6 +362,24 @@ int policy_explain(const config::Config& c, const TenancyArgs& a) {
   return 0;
 }
 
+int policy_dry_run(const config::Config& c, const TenancyArgs& a) {
+  auto ctx = open(c, a);
+  if (!ctx) return 1;
+  auto [level, target] = level_of(a);
+  auto since = parse_time(a.since.empty() ? "7d" : a.since);
+  if (!since) return fail(since.error());
+  auto d = policy::PolicyService(*ctx->st).dry_run(ctx->scope, a.tenant, level, target, a.spec, *since * 1000000,
+                                                   a.limit, c.reject_score);
+  if (!d) return fail(d.error());
+  for (auto& x : *d)
+    std::printf("%s  %s  %-30s %-9s %6.2f  %s -> %s  \"%s\"\n", iso8601_us(x.message.ts_us).c_str(),
+                x.message.queue_id.c_str(), x.recipient.c_str(), x.message.verdict.c_str(), x.message.score,
+                policy::to_string(x.before.action), policy::to_string(x.after.action),
+                x.message.subject.substr(0, 50).c_str());
+  std::printf("%zu recipient(s) would be treated differently\n", d->size());
+  return 0;
+}
+
 int list_add(const config::Config& c, const TenancyArgs& a) {
   auto ctx = open(c, a);
   if (!ctx) return 1;

@@ -48,6 +48,7 @@ int policy_set(const config::Config&, const TenancyArgs&);
 int policy_remove(const config::Config&, const TenancyArgs&);
 int policy_show(const config::Config&, const TenancyArgs&);
 int policy_explain(const config::Config&, const TenancyArgs&);
+int policy_dry_run(const config::Config&, const TenancyArgs&);
 
 int list_add(const config::Config&, const TenancyArgs&);
 int list_remove(const config::Config&, const TenancyArgs&);

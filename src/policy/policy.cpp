@@ -216,6 +216,16 @@ std::shared_ptr<const Snapshot> Snapshot::load(store::Store& st) {
   return s;
 }
 
+std::shared_ptr<Snapshot> Snapshot::with_policy(const std::string& tenant, const std::string& level,
+                                                const std::string& target, const Policy& p) const {
+  auto s = std::make_shared<Snapshot>(*this);
+  auto& d = s->tenants_[tenant];
+  if (level == "tenant") d.tenant = p;
+  else if (level == "domain") d.domains[target] = p;
+  else d.accounts[target] = p;
+  return s;
+}
+
 std::string Snapshot::account_of(const std::string& recipient) const {
   auto it = account_of_.find(lower(recipient));
   return it == account_of_.end() ? "" : it->second;
@@ -298,26 +308,84 @@ Decision Snapshot::decide(const MessageFacts& f, const std::string& recipient, i
 
 // ---------------------------------------------------------------- PolicyService
 
-Status PolicyService::set(const tenancy::Scope& s, const std::string& tenant, const std::string& level,
-                          const std::string& target, const std::string& spec) {
-  if (auto st = s.can_admin(tenant); !st) return st;
-  auto p = parse_policy(spec);
-  if (!p) return p.status();
+namespace {
+
+// The canonical target of a policy level within the tenant, or an error.
+Result<std::string> policy_target(store::Store& st, const std::string& tenant, const std::string& level,
+                                  const std::string& target) {
   std::string t = lower(target);
   if (level == "tenant") {
     if (!t.empty()) return Status::error("a tenant policy has no target");
   } else if (level == "domain") {
-    auto d = st_.get_domain(t);
+    auto d = st.get_domain(t);
     if (!d || d->tenant != tenant) return Status::error("'" + t + "' is not a domain of tenant '" + tenant + "'");
     t = d->name;
   } else if (level == "account") {
-    auto a = st_.tenancy().find_account(t);
+    auto a = st.tenancy().find_account(t);
     if (!a || a->tenant != tenant) return Status::error("'" + t + "' is not an account of tenant '" + tenant + "'");
     t = a->address;
   } else {
     return Status::error("policy level must be tenant, domain or account");
   }
-  return st_.tenancy().put_policy({tenant, level, t, p->spec(), 0});
+  return t;
+}
+
+std::optional<scan::Class> class_of(const std::string& name) {
+  for (auto c : {scan::Class::Clean, scan::Class::Bulk, scan::Class::Spam, scan::Class::Phishing, scan::Class::Malware,
+                 scan::Class::Unscannable})
+    if (name == scan::to_string(c)) return c;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Status PolicyService::set(const tenancy::Scope& s, const std::string& tenant, const std::string& level,
+                          const std::string& target, const std::string& spec) {
+  if (auto st = s.can_admin(tenant); !st) return st;
+  auto p = parse_policy(spec);
+  if (!p) return p.status();
+  auto t = policy_target(st_, tenant, level, target);
+  if (!t) return t.status();
+  return st_.tenancy().put_policy({tenant, level, *t, p->spec(), 0});
+}
+
+Result<std::vector<DryRunChange>> PolicyService::dry_run(const tenancy::Scope& s, const std::string& tenant,
+                                                         const std::string& level, const std::string& target,
+                                                         const std::string& spec, int64_t since_us, size_t limit,
+                                                         double high) {
+  if (auto st = s.can_admin(tenant); !st) return st;
+  auto p = parse_policy(spec);
+  if (!p) return p.status();
+  auto t = policy_target(st_, tenant, level, target);
+  if (!t) return t.status();
+  auto before = Snapshot::load(st_);
+  auto after = before->with_policy(tenant, level, *t, *p);
+  store::SummaryQuery q;
+  q.tenant = tenant;
+  q.since_us = since_us;
+  q.limit = limit ? limit : 1000;
+  std::vector<DryRunChange> out;
+  int64_t now = now_s();
+  for (auto& m : st_.tenancy().search_summaries(q)) {
+    auto cls = class_of(m.verdict);
+    if (!cls) continue;
+    MessageFacts f;
+    f.tenant = tenant;
+    f.envelope_sender = f.from_address = m.sender;
+    f.cls = *cls;
+    f.score = m.score;
+    f.high = high;
+    size_t pos = 0;
+    while (pos < m.recipients.size()) {
+      size_t comma = m.recipients.find(',', pos);
+      std::string r = m.recipients.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      pos = comma == std::string::npos ? m.recipients.size() : comma + 1;
+      if (r.empty()) continue;
+      auto b = before->decide(f, r, now), a = after->decide(f, r, now);
+      if (a.action != b.action) out.push_back({m, r, b, a});
+    }
+  }
+  return out;
 }
 
 Status PolicyService::remove(const tenancy::Scope& s, const std::string& tenant, const std::string& level,

@@ -89,6 +89,9 @@ class Snapshot {
   // The account (primary address) of a recipient, "" when it has none.
   std::string account_of(const std::string& recipient) const;
   int64_t generation() const { return generation_; }
+  // A copy with one policy replaced (for dry runs).
+  std::shared_ptr<Snapshot> with_policy(const std::string& tenant, const std::string& level, const std::string& target,
+                                        const Policy& p) const;
 
  private:
   struct TenantData {
@@ -100,6 +103,13 @@ class Snapshot {
   int64_t generation_ = 0;
   std::map<std::string, TenantData> tenants_;
   std::unordered_map<std::string, std::string> account_of_;
+};
+
+// One recipient of a recently tracked message that a candidate policy would treat differently.
+struct DryRunChange {
+  store::MessageSummary message;
+  std::string recipient;
+  Decision before, after;
 };
 
 // Scoped management of policies and lists (CLI and API).
@@ -114,6 +124,12 @@ class PolicyService {
   Result<std::vector<store::PolicyRow>> list(const tenancy::Scope&, const std::string& tenant);
   // The decision a message of class/score would get for a recipient (for "why?" and dry runs).
   Result<Decision> explain(const tenancy::Scope&, const std::string& recipient, const MessageFacts&);
+  // Replays the tenant's tracked mail since `since_us` (at most `limit` messages) under a candidate
+  // policy (validated like set(), nothing saved) and returns what would change. high = the
+  // engine's reject threshold.
+  Result<std::vector<DryRunChange>> dry_run(const tenancy::Scope&, const std::string& tenant, const std::string& level,
+                                            const std::string& target, const std::string& spec, int64_t since_us,
+                                            size_t limit, double high);
 
   // owner "" = tenant-wide (admins); an account address = that end user's list (admins or the user).
   Result<store::SenderEntry> add_sender(const tenancy::Scope&, const std::string& tenant, const std::string& owner,

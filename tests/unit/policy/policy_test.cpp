@@ -162,5 +162,26 @@ TEST_F(PolicyTest, TenantsCannotTouchEachOther) {
   EXPECT_FALSE(svc->explain(beta, "a@acme.example", {}));
 }
 
+TEST_F(PolicyTest, DryRunShowsWhatACandidatePolicyChanges) {
+  int64_t t = now_us();
+  ASSERT_TRUE(st->tenancy().add_summaries({
+      {"Q1", "acme", t, "x@sender.example", "a@acme.example,bob@sales.acme.example", "s1", "", "", "spam", 8, ""},
+      {"Q2", "acme", t, "x@sender.example", "a@acme.example", "s2", "", "", "clean", 0, ""},
+      {"Q3", "beta", t, "x@sender.example", "z@beta.example", "s3", "", "", "spam", 8, ""},
+  }));
+  auto d = svc->dry_run(op, "acme", "domain", "sales.acme.example", "spam=deliver", 0, 100, 15);
+  ASSERT_TRUE(d) << d.error();
+  ASSERT_EQ(d->size(), 1u);
+  EXPECT_EQ((*d)[0].recipient, "bob@sales.acme.example");
+  EXPECT_EQ((*d)[0].before.action, Action::Quarantine);
+  EXPECT_EQ((*d)[0].after.action, Action::Deliver);
+  EXPECT_TRUE(svc->list(op, "acme")->empty()) << "a dry run saves nothing";
+  auto all = svc->dry_run(op, "acme", "tenant", "", "spam>=5=tag", 0, 100, 15);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 2u) << "beta's mail is never replayed for acme";
+  EXPECT_FALSE(svc->dry_run(Scope::admin("beta"), "acme", "tenant", "", "spam=tag", 0, 100, 15));
+  EXPECT_FALSE(svc->dry_run(op, "acme", "tenant", "", "spam=explode", 0, 100, 15));
+}
+
 }  // namespace
 }  // namespace mm::policy

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tenancy/tracking.h"
 #include "util/clock.h"
 
 namespace mm::tenancy {
@@ -146,6 +147,50 @@ TEST_F(TenancyTest, TenantScopesCannotReachOtherTenants) {
   c.email = "it@acme.example";
   EXPECT_TRUE(svc->set_contact(Scope::admin("acme"), "acme", c));
   EXPECT_EQ(svc->info(op, "acme")->contact_email, "it@acme.example");
+}
+
+TEST_F(TenancyTest, TrackingSearchIsScoped) {
+  int64_t t = now_us();
+  ASSERT_TRUE(st->tenancy().add_summaries({
+      {"QA", "acme", t, "x@s.example", "bob@acme.example", "for bob", "<a@x>", "192.0.2.1", "spam", 6, "quarantine:1"},
+      {"QC", "acme", t, "x@s.example", "carol@acme.example", "for carol", "<c@x>", "192.0.2.1", "clean", 0, "deliver:1"},
+      {"QB", "beta", t, "y@s.example", "z@beta.example", "for beta", "<b@x>", "192.0.2.2", "clean", 0, "deliver:1"},
+  }));
+  ASSERT_TRUE(st->add_events({{"QA", 0, "received", "bob@acme.example", "", "acme"},
+                              {"QA", 0, "scanned", "", "spam", "acme"},
+                              {"QC", 0, "received", "carol@acme.example", "", "acme"},
+                              {"QB", 0, "received", "z@beta.example", "", "beta"}}));
+  TrackingSearch ts(*st);
+  auto everything = ts.search(op, {});
+  ASSERT_TRUE(everything);
+  EXPECT_EQ(everything->size(), 3u);
+  auto beta = Scope::admin("beta");
+  auto mine = ts.search(beta, {});
+  ASSERT_TRUE(mine);
+  ASSERT_EQ(mine->size(), 1u);
+  EXPECT_EQ((*mine)[0].queue_id, "QB");
+  store::SummaryQuery by_ip;
+  by_ip.client_ip = "192.0.2.1";
+  EXPECT_TRUE(ts.search(beta, by_ip)->empty());
+  store::SummaryQuery other;
+  other.tenant = "acme";
+  EXPECT_FALSE(ts.search(beta, other));
+  EXPECT_TRUE(ts.history(beta, "QA")->empty());
+  EXPECT_EQ(ts.history(Scope::auditor("acme"), "QA")->size(), 2u);
+  // An end user sees only mail to his own addresses.
+  auto bob = Scope::end_user("acme", {"bob@acme.example"});
+  auto b = ts.search(bob, {});
+  ASSERT_TRUE(b);
+  ASSERT_EQ(b->size(), 1u);
+  EXPECT_EQ((*b)[0].queue_id, "QA");
+  store::SummaryQuery carol;
+  carol.recipients = {"carol@acme.example"};
+  EXPECT_TRUE(ts.search(bob, carol)->empty());
+  EXPECT_TRUE(ts.history(bob, "QC")->empty());
+  store::SummaryQuery by_subject;
+  by_subject.subject = "FOR";
+  by_subject.message_id = "<a@x>";
+  EXPECT_EQ(ts.search(op, by_subject)->size(), 1u);
 }
 
 }  // namespace
