@@ -237,5 +237,41 @@ class TenancyTest(unittest.TestCase):
         self.assertIn("tenant.licence_exceeded", gw.stderr())
 
 
+class RescanPolicyTest(unittest.TestCase):
+    """A message accepted while the scanner failed gets the policy at its rescan: spam is
+    quarantined (and a reject after acceptance is quarantined too), never delivered or bounced."""
+
+    def test_rescan_applies_the_policy(self):
+        rules = tempfile.mkdtemp(prefix="mm-rules-")
+        self.addCleanup(shutil.rmtree, rules, True)
+        with open(os.path.join(rules, "99_test.rules"), "w") as f:
+            f.write(TEST_RULES)
+        sink = harness.Sink().start()
+        self.addCleanup(sink.stop)
+        tmp = tempfile.mkdtemp(prefix="mm-it-")
+        gw = harness.Gateway(scan={"timeout_ms": 1, "rules_dir": rules}, tmp=tmp)
+        try:
+            gw.add_tenant_domain("acme", "acme.example", sink.port)
+            gw.cli("account", "add", "erin@acme.example", "--tenant", "acme")
+            gw.cli("policy", "set", "acme", "spam=reject", "--account", "erin@acme.example")
+            gw.start()
+            big = harness.message(subject="late-spam", body=f"{SPAM}\r\n") + b"line of text\r\n" * 300000
+            with gw.smtp() as s:
+                s.sendmail("a@sender.example", ["bob@acme.example", "erin@acme.example"], big)
+            self.assertTrue(gw.queue_list()[0]["scan_pending"])
+            gw.stop()
+        finally:
+            if gw.proc and gw.proc.poll() is None:
+                gw.stop()
+        gw2 = harness.Gateway(scan={"rules_dir": rules}, tmp=tmp)
+        self.addCleanup(gw2.cleanup)
+        gw2.start()
+        wait_until(lambda: gw2.queue_list() == [], 30, what="the rescan to take the message out of the queue")
+        out = gw2.cli("quarantine", "list", "--json").stdout
+        held = sorted(json.loads(x)["recipient"] for x in out.splitlines())
+        self.assertEqual(held, ["bob@acme.example", "erin@acme.example"])
+        self.assertEqual(sink.count(), 0)
+
+
 if __name__ == "__main__":
     harness.main()
