@@ -237,6 +237,13 @@ int main(int argc, char** argv) {
   auto* qdel = qu->add_subcommand("delete", "Delete a quarantined message");
   qdel->add_option("id", ta.id, "Quarantine id")->required();
   qdel->callback(with_config([&] { return mm::cli::quarantine_delete(cfg, ta); }));
+  auto* qdig = qu->add_subcommand("digest", "Queue end-user digests of newly held mail with signed links (run from cron)");
+  qdig->add_option("--base-url", ta.base_url, "Where links are redeemed, e.g. https://console.example/q")->required();
+  qdig->add_option("--since", ta.since, "Items held since (default 1d)");
+  qdig->callback(with_config([&] { return mm::cli::quarantine_digest(cfg, ta); }));
+  auto* qred = qu->add_subcommand("redeem", "Carry out a digest link (its t= token) as the mailbox's end user");
+  qred->add_option("token", ta.token, "The link's token")->required();
+  qred->callback(with_config([&] { return mm::cli::quarantine_redeem(cfg, ta); }));
   qu->add_subcommand("expire", "Expire messages past their tenant's retention now (the server does it hourly)")
       ->callback(with_config([&] { return mm::cli::quarantine_expire(cfg); }));
   auto* trm = tenant->add_subcommand("remove", "Delete a tenant (it must have no domains left)");

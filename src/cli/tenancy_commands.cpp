@@ -9,6 +9,7 @@
 #include "ops/control.h"
 #include "ops/tracker.h"
 #include "policy/policy.h"
+#include "quarantine/digest.h"
 #include "queue/spool.h"
 #include "tenancy/tenancy.h"
 #include "tenancy/tracking.h"
@@ -481,8 +482,27 @@ int quarantine_show(const config::Config& c, const TenancyArgs& a) {
   return 0;
 }
 
-Result<std::string> quarantine_control(store::Store& st, quarantine::Quarantine& qu, quarantine::Releaser& rel,
+Result<std::string> quarantine_control(store::Store& st, quarantine::Quarantine& qu, quarantine::SpoolReleaser& rel,
                                        const std::vector<std::string>& args) {
+  if (args.size() == 5 && args[1] == "digest") {
+    auto signer = quarantine::LinkSigner::from_store(st);
+    if (!signer) return signer.status();
+    quarantine::DigestOptions o{args[2], "mailmoat quarantine <postmaster@" + args[4] + ">", args[4]};
+    int64_t now = now_s();
+    size_t sent = 0;
+    for (auto& d : quarantine::build_digests(st, *signer, std::strtoll(args[3].c_str(), nullptr, 10), now, o)) {
+      // Null sender: an automatic message never bounces back into a loop (RFC 3834).
+      auto id = rel.submit(d.tenant, "", d.recipient, d.message, "quarantine digest (" + std::to_string(d.items) + " items)");
+      if (!id) return Status::error("digest for " + d.recipient + ": " + id.error());
+      ++sent;
+    }
+    return std::to_string(sent) + " digest(s) queued\n";
+  }
+  if (args.size() == 3 && args[1] == "redeem") {
+    auto signer = quarantine::LinkSigner::from_store(st);
+    if (!signer) return signer.status();
+    return quarantine::redeem(qu, st, *signer, args[2], rel, now_s());
+  }
   if (args.size() != 5 || args[1] != "release") return Status::error("usage: quarantine release ID APPROVE AS_USER");
   tenancy::Scope scope = tenancy::Scope::operator_scope("cli");
   if (args[4] != "-") {
@@ -496,9 +516,11 @@ Result<std::string> quarantine_control(store::Store& st, quarantine::Quarantine&
          (r->approved ? "; sender approved" : "") + "\n";
 }
 
-int quarantine_release(const config::Config& c, const TenancyArgs& a) {
-  std::vector<std::string> args{"quarantine", "release", a.id, a.approve_sender ? "1" : "0",
-                                a.as_user.empty() ? "-" : a.as_user};
+namespace {
+
+// Runs a quarantine request on the live server, or here on the spool when none runs (the message
+// is then delivered at the next start).
+int quarantine_request(const config::Config& c, const std::vector<std::string>& args) {
   bool no_server = false;
   auto r = ops::control_request(c.control_socket, args, &no_server);
   if (no_server) {
@@ -507,7 +529,9 @@ int quarantine_release(const config::Config& c, const TenancyArgs& a) {
     if (!st) return fail(st.error());
     auto setup = build_engine(c, **st);
     if (!setup) return fail(setup.error());
-    auto spool = queue::Spool::open(c.spool_dir, {}, nullptr);
+    queue::SpoolOptions so;
+    so.fsync = c.spool_fsync;
+    auto spool = queue::Spool::open(c.spool_dir, so, nullptr);
     if (!spool) return fail(spool.error());
     ops::Tracker tracker(st->get());
     quarantine::SpoolReleaser rel(**spool, nullptr, setup->engine, &tracker, c.scan_timeout_ms);
@@ -517,6 +541,26 @@ int quarantine_release(const config::Config& c, const TenancyArgs& a) {
   if (!r) return fail(r.error());
   std::fputs(r->c_str(), stdout);
   return 0;
+}
+
+}  // namespace
+
+int quarantine_release(const config::Config& c, const TenancyArgs& a) {
+  return quarantine_request(c, {"quarantine", "release", a.id, a.approve_sender ? "1" : "0",
+                                a.as_user.empty() ? "-" : a.as_user});
+}
+
+int quarantine_digest(const config::Config& c, const TenancyArgs& a) {
+  if (!a.as_user.empty()) return fail("digests are sent by the operator");
+  if (a.base_url.rfind("https://", 0) != 0 && a.base_url.rfind("http://", 0) != 0)
+    return fail("--base-url must be the http(s) address where links are redeemed");
+  auto since = parse_time(a.since.empty() ? "1d" : a.since);
+  if (!since) return fail(since.error());
+  return quarantine_request(c, {"quarantine", "digest", a.base_url, std::to_string(*since), c.hostname});
+}
+
+int quarantine_redeem(const config::Config& c, const TenancyArgs& a) {
+  return quarantine_request(c, {"quarantine", "redeem", a.token});
 }
 
 int quarantine_delete(const config::Config& c, const TenancyArgs& a) {

@@ -18,7 +18,7 @@ struct TenancyArgs {
   std::string licensed, term_start, term_end, account_list, quarantine_days, tracking_days, user_release,
       approve_unauthenticated;
   bool inbound = false, outbound = false, approve_sender = false, json = false;
-  std::string reason, expires;
+  std::string reason, expires, base_url, token;
   // searches
   std::string recipient, sender, subject, message_id, queue_id, client_ip, verdict, since, until, status = "held";
   std::string cls = "spam", score = "0", auth_domain;
@@ -59,14 +59,19 @@ int quarantine_show(const config::Config&, const TenancyArgs&);
 int quarantine_release(const config::Config&, const TenancyArgs&);
 int quarantine_delete(const config::Config&, const TenancyArgs&);
 int quarantine_expire(const config::Config&);
+// Builds and queues the digests of items held since --since (default 1d); links to --base-url.
+int quarantine_digest(const config::Config&, const TenancyArgs&);
+// Follows a digest link's token (what the API's link endpoint will do).
+int quarantine_redeem(const config::Config&, const TenancyArgs&);
 
 // Tracking search over message summaries (sender, subject, ... filters), or a message's history.
 int track_search(const config::Config&, const TenancyArgs&);
 bool track_wants_search(const TenancyArgs&);
 
-// The server side of "quarantine release" over the control socket:
-// args {"quarantine", "release", id, approve "0"|"1", as_user ("-" = operator)}.
-Result<std::string> quarantine_control(store::Store&, quarantine::Quarantine&, quarantine::Releaser&,
+// The server side of the quarantine requests over the control socket (they need the spool):
+// {"quarantine", "release", id, approve "0"|"1", as_user ("-" = operator)},
+// {"quarantine", "digest", base_url, since, hostname}, {"quarantine", "redeem", token}.
+Result<std::string> quarantine_control(store::Store&, quarantine::Quarantine&, quarantine::SpoolReleaser&,
                                        const std::vector<std::string>& args);
 
 }  // namespace mm::cli

@@ -303,12 +303,20 @@ Result<scan::Verdict> SpoolReleaser::rescan(std::shared_ptr<const std::string> r
 }
 
 Result<std::string> SpoolReleaser::deliver(const store::QuarantineItem& q, std::string body) {
+  auto id = submit(q.tenant, q.sender, q.recipient, std::move(body),
+                   "released from quarantine " + q.id + " (" + q.queue_id + ")");
+  if (id && tracker_)
+    tracker_->record({q.queue_id, 0, "released", q.recipient, "quarantine " + q.id + " released as " + *id, q.tenant});
+  return id;
+}
+
+Result<std::string> SpoolReleaser::submit(const std::string& tenant, const std::string& sender,
+                                          const std::string& recipient, std::string body, const std::string& note) {
   queue::MessageMeta m;
   m.id = queue::make_queue_id();
-  m.sender = q.sender;
-  m.recipients.push_back({q.recipient, queue::RcptStatus::Pending, ""});
-  m.client_ip = q.client_ip;
-  m.tenant = q.tenant;
+  m.sender = sender;
+  m.recipients.push_back({recipient, queue::RcptStatus::Pending, ""});
+  m.tenant = tenant;
   m.arrival_s = m.next_attempt_s = now_s();
   for (unsigned char c : body)
     if (c >= 0x80) {
@@ -320,11 +328,7 @@ Result<std::string> SpoolReleaser::deliver(const store::QuarantineItem& q, std::
   spool_.submit(m, std::move(body), [&done](Status st) { done.set_value(st); });
   auto st = fut.get();
   if (!st) return st;
-  if (tracker_) {
-    tracker_->record({q.queue_id, 0, "released", q.recipient, "quarantine " + q.id + " released as " + m.id, q.tenant});
-    tracker_->record({m.id, 0, "received", q.recipient, "released from quarantine " + q.id + " (" + q.queue_id + ")",
-                      q.tenant});
-  }
+  if (tracker_) tracker_->record({m.id, 0, "received", recipient, note, tenant});
   if (live_) live_->enqueue(m);
   return m.id;
 }

@@ -93,6 +93,9 @@ class SpoolReleaser : public Releaser {
                 int scan_timeout_ms = 20000);
   Result<scan::Verdict> rescan(std::shared_ptr<const std::string> raw, const scan::Envelope&) override;
   Result<std::string> deliver(const store::QuarantineItem&, std::string body) override;
+  // Queues any message (e.g. a digest) for one recipient; the new queue id once durable.
+  Result<std::string> submit(const std::string& tenant, const std::string& sender, const std::string& recipient,
+                             std::string body, const std::string& note);
 
  private:
   queue::Spool& spool_;

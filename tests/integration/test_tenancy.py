@@ -210,6 +210,33 @@ class TenancyTest(unittest.TestCase):
         self.assertIn("acme-secret", self.gw.cli("--as", "bob", "quarantine", "list").stdout)
         self.assertNotIn("split-me", self.gw.cli("--as", "bob", "track", "--recipient", "dave@acme.example").stdout)
 
+    def test_digest_links_release_and_block(self):
+        raw = harness.message(subject="digest-me", to="bob@acme.example", sender="spammer@junk.example",
+                              body=f"{SPAM}\r\n")
+        code, _ = self.send(raw, ["bob@acme.example"], sender="spammer@junk.example")
+        self.assertEqual(code, 250)
+        item = self.quarantined("--subject", "digest-me")[0]
+        out = self.gw.cli("quarantine", "digest", "--base-url", "https://mx.test/q", "--since", "1h").stdout
+        self.assertRegex(out, r"\d+ digest\(s\) queued")
+        wait_until(lambda: [m for m in self.at_sink("Quarantine digest") if "bob@acme.example" in m["rcpts"]], 20,
+                   what="bob's digest")
+        digest = next(m for m in self.at_sink("Quarantine digest") if "bob@acme.example" in m["rcpts"])
+        self.assertEqual(digest["sender"], "<>")
+        text = digest["data"].decode()
+        block = text[text.index("Subject: digest-me"):]
+        release = re.search(r"  release: https://mx\.test/q\?t=(\S+)", block).group(1)
+        block_tok = re.search(r"  block the sender: https://mx\.test/q\?t=(\S+)", block).group(1)
+        bad = self.gw.cli("quarantine", "redeem", release[:-3] + "AAA", check=False)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("not valid", bad.stderr)
+        self.assertIn("released " + item["id"], self.gw.cli("quarantine", "redeem", release).stdout)
+        released = lambda: [m for m in self.at_sink("digest-me") if b"Quarantine digest" not in m["data"]]  # noqa: E731
+        wait_until(released, 20, what="the message released from the digest")
+        self.assertEqual(harness.strip_received(released()[0]["data"]), raw)
+        self.assertIn("blocked spammer@junk.example", self.gw.cli("quarantine", "redeem", block_tok).stdout)
+        self.assertIn("spammer@junk.example", self.gw.cli("list", "show", "--user", "bob@acme.example",
+                                                          "--tenant", "acme").stdout)
+
     def test_licence(self):
         gw = self.gw
         gw.cli("tenant", "add", "gamma")
