@@ -163,15 +163,9 @@ Result<std::vector<store::QuarantineItem>> Quarantine::search(const tenancy::Sco
   auto t = s.tenant_filter(q.tenant);
   if (!t) return t.status();
   q.tenant = *t;
-  if (s.role == tenancy::Role::User) {
-    // Only their own mailbox: intersect the requested recipients with the user's addresses.
-    std::vector<std::string> mine;
-    if (q.recipients.empty()) mine = s.addresses;
-    for (auto& r : q.recipients)
-      if (s.owns_address(r)) mine.push_back(r);
-    if (mine.empty()) return std::vector<store::QuarantineItem>{};
-    q.recipients = mine;
-  }
+  auto rcpts = s.recipient_filter(q.recipients);  // end users: their own mailbox only
+  if (!rcpts) return std::vector<store::QuarantineItem>{};
+  q.recipients = *rcpts;
   return st_.tenancy().search_quarantine(q);
 }
 

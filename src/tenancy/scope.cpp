@@ -72,6 +72,16 @@ bool Scope::owns_address(const std::string& address) const {
   return std::find(addresses.begin(), addresses.end(), a) != addresses.end();
 }
 
+std::optional<std::vector<std::string>> Scope::recipient_filter(const std::vector<std::string>& requested) const {
+  if (role != Role::User) return requested;
+  if (requested.empty()) return addresses;
+  std::vector<std::string> mine;
+  for (auto& r : requested)
+    if (owns_address(r)) mine.push_back(r);
+  if (mine.empty()) return std::nullopt;
+  return mine;
+}
+
 Result<std::string> Scope::tenant_filter(const std::string& requested) const {
   if (is_operator()) return requested;
   if (!requested.empty() && requested != tenant)

@@ -5,6 +5,7 @@
 // logged-in user with TenancyService::scope_for_user; the CLI acts as an operator unless told
 // otherwise (--as USER).
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,10 @@ struct Scope {
   Status can_admin(const std::string& t) const;
   // Is `address` one of the end user's own addresses (always true for other roles that can read)?
   bool owns_address(const std::string& address) const;
+  // The recipients a query must be limited to: the requested ones (empty = any) for every role but
+  // end users, for whom the requested ones they own, or all their own when none was requested.
+  // nullopt: an end user asked only for addresses not theirs (the answer is empty).
+  std::optional<std::vector<std::string>> recipient_filter(const std::vector<std::string>& requested) const;
   // The tenant filter a query must use: the requested one, checked; "" (all) only for operators.
   Result<std::string> tenant_filter(const std::string& requested) const;
 };

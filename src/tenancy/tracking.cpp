@@ -6,14 +6,9 @@ Result<std::vector<store::MessageSummary>> TrackingSearch::search(const Scope& s
   auto t = s.tenant_filter(q.tenant);
   if (!t) return t.status();
   q.tenant = *t;
-  if (s.role == Role::User) {
-    std::vector<std::string> mine;
-    if (q.recipients.empty()) mine = s.addresses;
-    for (auto& r : q.recipients)
-      if (s.owns_address(r)) mine.push_back(r);
-    if (mine.empty()) return std::vector<store::MessageSummary>{};
-    q.recipients = mine;
-  }
+  auto rcpts = s.recipient_filter(q.recipients);  // end users: their own mail only
+  if (!rcpts) return std::vector<store::MessageSummary>{};
+  q.recipients = *rcpts;
   return st_.tenancy().search_summaries(q);
 }
 
