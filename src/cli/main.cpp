@@ -193,6 +193,11 @@ int main(int argc, char** argv) {
   pdry->add_option("--limit", ta.limit, "Most messages to replay");
   pdry->callback(with_config([&] { return mm::cli::policy_dry_run(cfg, ta); }));
 
+  auto* prules = pol->add_subcommand("rules", "Replace a tenant's content rules with a file's (validated whole; empty file: none)");
+  prules->add_option("tenant", ta.tenant, "Tenant")->required();
+  prules->add_option("file", ta.spec, "Rules file (- = standard input); format in docs/CONFIGURATION.md")->required();
+  prules->callback(with_config([&] { return mm::cli::policy_rules(cfg, ta); }));
+
   auto* lst = app.add_subcommand("list", "Approved (allow) and blocked senders per tenant or end user");
   lst->require_subcommand(1);
   auto* ladd = lst->add_subcommand("add", "Add a sender: address, domain or wildcard (*@example.com, *.example.com)");

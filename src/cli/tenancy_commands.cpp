@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "cli/engine.h"
@@ -378,6 +379,23 @@ int policy_dry_run(const config::Config& c, const TenancyArgs& a) {
                 policy::to_string(x.before.action), policy::to_string(x.after.action),
                 x.message.subject.substr(0, 50).c_str());
   std::printf("%zu recipient(s) would be treated differently\n", d->size());
+  return 0;
+}
+
+int policy_rules(const config::Config& c, const TenancyArgs& a) {
+  auto ctx = open(c, a);
+  if (!ctx) return 1;
+  std::string text;
+  if (a.spec == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream in(a.spec, std::ios::binary);
+    if (!in) return fail("cannot read " + a.spec);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  if (auto st = policy::PolicyService(*ctx->st).set_rules(ctx->scope, a.tenant, text); !st) return fail(st.message());
+  auto n = policy::parse_rules(text);
+  std::printf("content rules of %s: %zu rule(s)\n", a.tenant.c_str(), n ? n->rules.size() : size_t{0});
   return 0;
 }
 

@@ -49,6 +49,8 @@ int policy_remove(const config::Config&, const TenancyArgs&);
 int policy_show(const config::Config&, const TenancyArgs&);
 int policy_explain(const config::Config&, const TenancyArgs&);
 int policy_dry_run(const config::Config&, const TenancyArgs&);
+// Replaces a tenant's content rules with the file's text (TenancyArgs::spec = path, "-" = stdin).
+int policy_rules(const config::Config&, const TenancyArgs&);
 
 int list_add(const config::Config&, const TenancyArgs&);
 int list_remove(const config::Config&, const TenancyArgs&);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <map>
 
 #include "message/message.h"
 #include "ops/log.h"
@@ -225,6 +226,8 @@ std::string verdict_detail(const scan::Verdict& v) {
 struct Plan {
   std::vector<policy::Decision> dec;
   std::vector<size_t> deliver, tag, quar, del;
+  // The copies to spool: (tagged?, headers added by content rules) -> recipients.
+  std::map<std::pair<bool, std::string>, std::vector<size_t>> send;
   bool all_reject = false;
   std::string why(size_t i) const {
     return dec[i].cls + " (policy " + dec[i].source + (dec[i].note.empty() ? "" : "; " + dec[i].note) + ")";
@@ -265,12 +268,20 @@ Plan make_plan(const policy::Snapshot& pol, const policy::MessageFacts& f, const
     p.tag.insert(p.tag.end(), p.quar.begin(), p.quar.end());
     p.quar.clear();
   }
+  for (auto* group : {&p.deliver, &p.tag})
+    for (size_t i : *group) {
+      std::string headers;
+      for (auto& h : p.dec[i].add_headers) headers += h + "\r\n";
+      p.send[{group == &p.tag, headers}].push_back(i);
+    }
   return p;
 }
 
 policy::MessageFacts facts_of(const queue::MessageMeta& m, const message::Message* msg, const scan::Verdict& v,
                               const scan::Thresholds& t) {
   policy::MessageFacts f;
+  f.msg = msg;
+  f.size = msg && msg->raw ? msg->raw->size() : 0;
   f.tenant = m.tenant;
   f.envelope_sender = m.sender;
   f.from_address = msg ? msg->from.address : "";
@@ -390,20 +401,22 @@ void Gateway::apply_policy(std::shared_ptr<Accepted> a, std::shared_ptr<const st
     std::string body;
   };
   std::vector<Part> parts;
-  for (auto* group : {&p.deliver, &p.tag}) {
-    if (group->empty()) continue;
+  for (auto& [key, group] : p.send) {
     auto sub = std::make_shared<Accepted>(*a);
     sub->data.clear();
     sub->meta.id = parts.empty() ? m.id : queue::make_queue_id();
     sub->meta.recipients.clear();
-    for (size_t i : *group) {
+    for (size_t i : group) {
       sub->meta.recipients.push_back(m.recipients[i]);
       if (sub->meta.id != m.id)
         tracker_.record({m.id, 0, "split", rcpts[i], "queued as " + sub->meta.id + ": " + p.why(i), m.tenant});
     }
-    std::string stag = group == &p.tag ? opt_.subject_tag : "";
-    // Our Received: stays the first field (trace fields on top, RFC 5321 §4.4).
-    parts.push_back({sub, a->received + scan::apply_verdict(*raw, v, t, opt_.hostname, stag)});
+    std::string stag = key.first ? opt_.subject_tag : "";
+    // Our Received: stays the first field (trace fields on top, RFC 5321 §4.4); headers added by
+    // content rules go below the verdict.
+    parts.push_back({sub, a->received + (key.second.empty()
+                                             ? scan::apply_verdict(*raw, v, t, opt_.hostname, stag)
+                                             : scan::apply_verdict(key.second + *raw, v, t, opt_.hostname, stag))});
   }
   summary(p.action());
   if (parts.empty()) {
@@ -509,20 +522,19 @@ void Gateway::rescan_pending() {
         std::vector<queue::MessageMeta> parts;
       };
       auto join = std::make_shared<Join>();
-      for (auto* group : {&p.deliver, &p.tag})
-        if (!group->empty()) ++join->left;
-      for (auto* group : {&p.deliver, &p.tag}) {
-        if (group->empty()) continue;
+      join->left = p.send.size();
+      for (auto& [key, group] : p.send) {
         queue::MessageMeta fresh = old;
         fresh.id = queue::make_queue_id();
         fresh.scan_pending = false;
         fresh.recipients.clear();
-        for (size_t i : *group) fresh.recipients.push_back(view.recipients[i]);
+        for (size_t i : group) fresh.recipients.push_back(view.recipients[i]);
         tracker_.record({old.id, 0, "scanned", "", "rescanned as " + fresh.id + ": " + detail, old.tenant});
-        std::string tag = group == &p.tag ? opt_.subject_tag : "";
+        std::string tag = key.first ? opt_.subject_tag : "";
         // The spooled copy starts with our Received: field; the verdict goes right below it.
         std::string scanned = std::string(all.substr(0, first_end)) +
-                              scan::apply_verdict(all.substr(first_end), v, t, opt_.hostname, tag);
+                              scan::apply_verdict(key.second + std::string(all.substr(first_end)), v, t,
+                                                  opt_.hostname, tag);
         spool_.submit(fresh, std::move(scanned), [this, join, old_id = old.id, fresh, detail](Status st) {
           std::unique_lock lk(join->mu);
           if (st) {
@@ -543,7 +555,7 @@ void Gateway::rescan_pending() {
           for (size_t k = 1; k < join->parts.size(); ++k) queue_->enqueue(join->parts[k]);
         });
       }
-      if (p.deliver.empty() && p.tag.empty()) {
+      if (p.send.empty()) {
         // Nothing left to deliver: every pending recipient was quarantined or deleted.
         if (queue_) (void)queue_->remove(old.id, "rescanned: " + p.action());
         else spool_.remove(old.id, "rescanned: " + p.action());

@@ -22,6 +22,8 @@ bool known_class(const std::string& c) {
   return std::find(std::begin(kClasses), std::end(kClasses), c) != std::end(kClasses);
 }
 
+}  // namespace
+
 std::optional<Action> parse_action(const std::string& a) {
   if (a == "deliver") return Action::Deliver;
   if (a == "tag") return Action::Tag;
@@ -31,13 +33,16 @@ std::optional<Action> parse_action(const std::string& a) {
   return std::nullopt;
 }
 
+namespace {
+
 std::string domain_of(const std::string& address) {
   auto at = address.rfind('@');
   return at == std::string::npos ? "" : address.substr(at + 1);
 }
 
-// Glob match with '*' for any run of characters.
-bool glob(const std::string& p, const std::string& s) {
+}  // namespace
+
+bool glob_match(const std::string& p, const std::string& s) {
   size_t pi = 0, si = 0, star = std::string::npos, mark = 0;
   while (si < s.size()) {
     if (pi < p.size() && p[pi] == '*') {
@@ -56,6 +61,8 @@ bool glob(const std::string& p, const std::string& s) {
   while (pi < p.size() && p[pi] == '*') ++pi;
   return pi == p.size();
 }
+
+namespace {
 
 // The rule of `p` for class cls that matches the score: the highest minimum at or below it.
 const Rule* match(const Policy& p, const std::string& cls, double score, double high) {
@@ -188,8 +195,8 @@ Result<std::string> normalize_pattern(const std::string& pattern) {
 
 bool pattern_matches(const std::string& pattern, const std::string& address) {
   if (address.empty()) return false;
-  if (pattern.find('@') == std::string::npos) return glob(pattern, domain_of(address));
-  return glob(pattern, address);
+  if (pattern.find('@') == std::string::npos) return glob_match(pattern, domain_of(address));
+  return glob_match(pattern, address);
 }
 
 std::shared_ptr<const Snapshot> Snapshot::load(store::Store& st) {
@@ -201,9 +208,14 @@ std::shared_ptr<const Snapshot> Snapshot::load(store::Store& st) {
     if (auto i = ts.tenant_info(t.name)) d.approve_unauthenticated = i->approve_unauthenticated;
   }
   for (auto& row : ts.list_policies("")) {
+    if (row.level == "rules") {
+      if (auto r = parse_rules(row.spec)) s->tenants_[row.tenant].rules = std::move(*r);
+      continue;
+    }
     auto p = parse_policy(row.spec);
     if (!p) continue;  // validated on save; an unreadable row falls back to the next level
     auto& d = s->tenants_[row.tenant];
+    if (row.level == "rules") continue;
     if (row.level == "tenant") d.tenant = *p;
     else if (row.level == "domain") d.domains[row.target] = *p;
     else if (row.level == "account") d.accounts[row.target] = *p;
@@ -284,6 +296,28 @@ Decision Snapshot::decide(const MessageFacts& f, const std::string& recipient, i
   }
   if (d.cls == "clean" && f.dmarc_fail) d.cls = "dmarc_fail";
 
+  // Content rules, in order: headers and skip-spam accumulate; the first decisive action decides.
+  if (!td.rules.rules.empty()) {
+    RuleInput in{f.msg, senders, rcpt, scan::to_string(f.cls), f.score, f.size};
+    bool malware = f.cls == scan::Class::Malware;
+    for (auto& r : td.rules.rules) {
+      if (!matches(r, in)) continue;
+      for (auto& h : r.add_headers) d.add_headers.push_back(h);
+      if (r.skip_spam && (d.cls == "spam" || d.cls == "bulk")) {
+        d.cls = "clean";
+        d.note += (d.note.empty() ? "" : "; ") + ("skip-spam by rule " + r.name);
+      }
+      if (!r.action) continue;
+      if (malware && (*r.action == Action::Deliver || *r.action == Action::Tag)) {
+        d.note += (d.note.empty() ? "" : "; ") + ("rule " + r.name + " cannot deliver malware");
+        continue;
+      }
+      d.action = *r.action;
+      d.source = "rule:" + r.name;
+      return d;
+    }
+  }
+
   // account > domain > tenant > defaults, per class and score band.
   std::string domain = domain_of(rcpt);
   std::vector<std::pair<const Policy*, std::string>> levels;
@@ -347,6 +381,18 @@ Status PolicyService::set(const tenancy::Scope& s, const std::string& tenant, co
   auto t = policy_target(st_, tenant, level, target);
   if (!t) return t.status();
   return st_.tenancy().put_policy({tenant, level, *t, p->spec(), 0});
+}
+
+Status PolicyService::set_rules(const tenancy::Scope& s, const std::string& tenant, const std::string& text) {
+  if (auto st = s.can_admin(tenant); !st) return st;
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    auto st = st_.tenancy().delete_policy(tenant, "rules", "");
+    return st ? st : Status::error("tenant '" + tenant + "' has no content rules");
+  }
+  if (text.size() > 256 * 1024) return Status::error("content rules are limited to 256 KiB");
+  auto r = parse_rules(text);  // all or nothing: one bad line refuses the whole text
+  if (!r) return r.status();
+  return st_.tenancy().put_policy({tenant, "rules", "", text, 0});
 }
 
 Result<std::vector<DryRunChange>> PolicyService::dry_run(const tenancy::Scope& s, const std::string& tenant,

@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "policy/content_rules.h"
 #include "scan/check.h"
 #include "store/store.h"
 #include "tenancy/scope.h"
@@ -30,6 +31,8 @@ namespace mm::policy {
 
 enum class Action { Deliver, Tag, Quarantine, Delete, Reject };
 const char* to_string(Action);
+// "deliver", "tag", "quarantine", "delete", "reject".
+std::optional<Action> parse_action(const std::string&);
 
 struct Rule {
   std::string cls;
@@ -65,6 +68,8 @@ struct MessageFacts {
   double high = 15.0;           // the engine's reject threshold ("high")
   bool dmarc_fail = false;      // from the auth module later
   AuthFacts auth;
+  const message::Message* msg = nullptr;  // for content rules (null: message conditions do not hold)
+  size_t size = 0;                        // message bytes
 };
 
 struct Decision {
@@ -72,10 +77,13 @@ struct Decision {
   std::string cls;     // effective class: the verdict class, or "blocked" / "clean" after lists
   std::string source;  // which rule decided: "default", "tenant", "domain:D", "account:A"
   std::string note;    // "approved sender a@b (tenant list)", "approval not applied: not authenticated", ...
+  std::vector<std::string> add_headers;  // from content rules: "Name: value"
 };
 
 // Validates a sender-list pattern; returns it lower-cased.
 Result<std::string> normalize_pattern(const std::string& pattern);
+// Glob match ('*' = any run of characters), case-sensitive: lower-case both for case-insensitive.
+bool glob_match(const std::string& pattern, const std::string& text);
 // Does the pattern match the address (lower-case local@domain)?
 bool pattern_matches(const std::string& pattern, const std::string& address);
 
@@ -98,6 +106,7 @@ class Snapshot {
     Policy tenant;
     std::map<std::string, Policy> domains, accounts;
     std::vector<store::SenderEntry> senders;
+    RuleSet rules;
     bool approve_unauthenticated = false;
   };
   int64_t generation_ = 0;
@@ -122,6 +131,8 @@ class PolicyService {
   Status remove(const tenancy::Scope&, const std::string& tenant, const std::string& level,
                 const std::string& target);
   Result<std::vector<store::PolicyRow>> list(const tenancy::Scope&, const std::string& tenant);
+  // Replaces the tenant's content rules (policy/content_rules.h) as a whole; "" removes them.
+  Status set_rules(const tenancy::Scope&, const std::string& tenant, const std::string& text);
   // The decision a message of class/score would get for a recipient (for "why?" and dry runs).
   Result<Decision> explain(const tenancy::Scope&, const std::string& recipient, const MessageFacts&);
   // Replays the tenant's tracked mail since `since_us` (at most `limit` messages) under a candidate

@@ -144,7 +144,7 @@ CREATE INDEX security_events_tenant ON security_events (tenant, ts);
 CREATE TABLE policies (
   id INTEGER PRIMARY KEY,
   tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
-  level VARCHAR(16) NOT NULL CHECK (level IN ('tenant', 'domain', 'account')),
+  level VARCHAR(16) NOT NULL CHECK (level IN ('tenant', 'domain', 'account', 'rules')),
   target VARCHAR(320) NOT NULL,
   spec TEXT NOT NULL,
   updated_at BIGINT NOT NULL,

@@ -237,6 +237,34 @@ class TenancyTest(unittest.TestCase):
         self.assertIn("spammer@junk.example", self.gw.cli("list", "show", "--user", "bob@acme.example",
                                                           "--tenant", "acme").stdout)
 
+    def test_content_rules(self):
+        import subprocess
+        rules = ('rule no-exe: attachment ~ "*.exe" => reject\n'
+                 'rule mark: sender ~ "*@marked.example" => add-header "X-Acme-Rule: marked"\n')
+        r = subprocess.run([harness.BIN, "-c", self.gw.config_path, "policy", "rules", "acme", "-"],
+                           input=rules + "rule broken: size > lots => reject\n", capture_output=True, text=True,
+                           timeout=60)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("line 3", r.stderr)
+        r = subprocess.run([harness.BIN, "-c", self.gw.config_path, "policy", "rules", "acme", "-"],
+                           input=rules, capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        time.sleep(1.5)
+        exe = (b"From: x@sender.example\r\nTo: dave@acme.example\r\nSubject: rule-exe\r\nMIME-Version: 1.0\r\n"
+               b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+               b"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=a.exe\r\n"
+               b"\r\nAAAA\r\n--b--\r\n")
+        code, reply = self.send(exe, ["dave@acme.example"])
+        self.assertEqual(code, 550, reply)
+        raw = harness.message(subject="rule-mark", to="dave@acme.example", sender="m@marked.example")
+        code, _ = self.send(raw, ["dave@acme.example"], sender="m@marked.example")
+        self.assertEqual(code, 250)
+        wait_until(lambda: self.at_sink("rule-mark"), 20, what="the marked message")
+        data = self.at_sink("rule-mark")[0]["data"]
+        self.assertIn(b"\r\nX-Acme-Rule: marked\r\nFrom: m@marked.example", data)
+        subprocess.run([harness.BIN, "-c", self.gw.config_path, "policy", "rules", "acme", "-"], input="",
+                       capture_output=True, text=True, timeout=60, check=True)
+
     def test_licence(self):
         gw = self.gw
         gw.cli("tenant", "add", "gamma")
