@@ -23,12 +23,26 @@ int main(int argc, char** argv) {
                  "Configuration file (default: config/mailmoat.toml if present, else built-in defaults)");
 
   mm::config::Config cfg;
-  auto with_config = [&](auto fn) {
+  mm::cli::TenancyArgs ta;
+  app.add_option("--as", ta.as_user,
+                 "Act as this console user (tenant, account, user, policy, list, quarantine, track commands)");
+  // Commands that honour --as (they call the scoped services).
+  auto scoped = [&](auto fn) {
     return [&, fn] {
       if (!mm::cli::load_config(config_path, cfg)) throw Exit{2};
       int rc = fn();
       if (rc != 0) throw Exit{rc};
     };
+  };
+  // Operator-only commands: --as is refused rather than silently ignored.
+  auto with_config = [&](auto fn) {
+    return scoped([&, fn] {
+      if (!ta.as_user.empty()) {
+        std::fprintf(stderr, "mailmoat: --as is not supported by this command (operators only)\n");
+        return 2;
+      }
+      return fn();
+    });
   };
 
   // serve
@@ -73,20 +87,18 @@ int main(int argc, char** argv) {
   tadd->add_option("--display-name", display, "Human-readable name");
   tadd->callback(with_config([&] { return mm::cli::tenant_add(cfg, name, display); }));
   tenant->add_subcommand("list", "List tenants")->callback(with_config([&] { return mm::cli::tenant_list(cfg); }));
-  mm::cli::TenancyArgs ta;
-  app.add_option("--as", ta.as_user, "Act as this console user (tenant, account, policy, list, quarantine, track)");
   auto* tsusp = tenant->add_subcommand("suspend", "Suspend a tenant's inbound mail (deferred with 450) and/or outbound mail");
   tsusp->add_option("name", ta.name, "Tenant name")->required();
   tsusp->add_flag("--inbound", ta.inbound, "Inbound only (default: both)");
   tsusp->add_flag("--outbound", ta.outbound, "Outbound only (default: both)");
   tsusp->add_option("--reason", ta.reason, "Why (kept with the time and shown to the operator)");
-  tsusp->callback(with_config([&] { return mm::cli::tenant_suspend(cfg, ta); }));
+  tsusp->callback(scoped([&] { return mm::cli::tenant_suspend(cfg, ta); }));
   auto* tact = tenant->add_subcommand("activate", "Re-activate a suspended tenant (inbound and outbound)");
   tact->add_option("name", ta.name, "Tenant name")->required();
-  tact->callback(with_config([&] { return mm::cli::tenant_resume(cfg, ta); }));
+  tact->callback(scoped([&] { return mm::cli::tenant_resume(cfg, ta); }));
   auto* tshow = tenant->add_subcommand("show", "Show a tenant's status, contact, contract and settings");
   tshow->add_option("name", ta.name, "Tenant name")->required();
-  tshow->callback(with_config([&] { return mm::cli::tenant_show(cfg, ta); }));
+  tshow->callback(scoped([&] { return mm::cli::tenant_show(cfg, ta); }));
   auto* tcon = tenant->add_subcommand("contract", "Set a tenant's licence, term and retention (operators)");
   tcon->add_option("name", ta.name, "Tenant name")->required();
   tcon->add_option("--licensed", ta.licensed, "Licensed protected accounts (0 = unlimited)");
@@ -97,21 +109,21 @@ int main(int argc, char** argv) {
   tcon->add_option("--tracking-days", ta.tracking_days, "Message tracking retention (default 90)");
   tcon->add_option("--user-release", ta.user_release, "Classes end users may release, e.g. spam,bulk,blocked (malware never)");
   tcon->add_option("--approve-unauthenticated", ta.approve_unauthenticated, "on: approved senders apply without SPF/DKIM alignment (unsafe)");
-  tcon->callback(with_config([&] { return mm::cli::tenant_contract(cfg, ta); }));
+  tcon->callback(scoped([&] { return mm::cli::tenant_contract(cfg, ta); }));
   auto* tcont = tenant->add_subcommand("contact", "Set a tenant's contact data");
   tcont->add_option("name", ta.name, "Tenant name")->required();
   tcont->add_option("--name", ta.contact_name, "Contact person");
   tcont->add_option("--email", ta.contact_email, "Contact e-mail address");
   tcont->add_option("--phone", ta.contact_phone, "Contact phone");
-  tcont->callback(with_config([&] { return mm::cli::tenant_contact(cfg, ta); }));
+  tcont->callback(scoped([&] { return mm::cli::tenant_contact(cfg, ta); }));
   auto* tuse = tenant->add_subcommand("usage", "Licence usage report: licensed, accounts, recipients seen, over or not");
   tuse->add_option("name", ta.name, "Only this tenant");
   tuse->add_flag("--json", ta.json, "JSON lines");
-  tuse->callback(with_config([&] { return mm::cli::tenant_usage(cfg, ta); }));
+  tuse->callback(scoped([&] { return mm::cli::tenant_usage(cfg, ta); }));
   auto* tev = tenant->add_subcommand("events", "Security events (licence exceeded, suspensions, password resets)");
   tev->add_option("name", ta.name, "Only this tenant");
   tev->add_option("--limit", ta.limit, "Most events to show");
-  tev->callback(with_config([&] { return mm::cli::tenant_events(cfg, ta); }));
+  tev->callback(scoped([&] { return mm::cli::tenant_events(cfg, ta); }));
 
   // accounts and users
   auto* acct = app.add_subcommand("account", "Manage a tenant's protected accounts (mailboxes) and their aliases");
@@ -120,23 +132,23 @@ int main(int argc, char** argv) {
   aadd->add_option("address", ta.address, "Mailbox address")->required();
   aadd->add_option("--tenant", ta.tenant, "Tenant")->required();
   aadd->add_option("--name", ta.display, "Display name");
-  aadd->callback(with_config([&] { return mm::cli::account_add(cfg, ta); }));
+  aadd->callback(scoped([&] { return mm::cli::account_add(cfg, ta); }));
   auto* arm = acct->add_subcommand("remove", "Remove a protected account");
   arm->add_option("address", ta.address, "Mailbox address")->required();
   arm->add_option("--tenant", ta.tenant, "Tenant")->required();
-  arm->callback(with_config([&] { return mm::cli::account_remove(cfg, ta); }));
+  arm->callback(scoped([&] { return mm::cli::account_remove(cfg, ta); }));
   auto* aal = acct->add_subcommand("alias", "Add an alias to an account");
   aal->add_option("address", ta.address, "Account address")->required();
   aal->add_option("alias", ta.alias, "Alias address")->required();
   aal->add_option("--tenant", ta.tenant, "Tenant")->required();
-  aal->callback(with_config([&] { return mm::cli::account_alias(cfg, ta, true); }));
+  aal->callback(scoped([&] { return mm::cli::account_alias(cfg, ta, true); }));
   auto* aun = acct->add_subcommand("unalias", "Remove an alias");
   aun->add_option("alias", ta.alias, "Alias address")->required();
   aun->add_option("--tenant", ta.tenant, "Tenant")->required();
-  aun->callback(with_config([&] { return mm::cli::account_alias(cfg, ta, false); }));
+  aun->callback(scoped([&] { return mm::cli::account_alias(cfg, ta, false); }));
   auto* alist = acct->add_subcommand("list", "List accounts with their aliases");
   alist->add_option("--tenant", ta.tenant, "Only this tenant");
-  alist->callback(with_config([&] { return mm::cli::account_list(cfg, ta); }));
+  alist->callback(scoped([&] { return mm::cli::account_list(cfg, ta); }));
 
   auto* user = app.add_subcommand("user", "Manage console users (operator, admin, auditor, user)");
   user->require_subcommand(1);
@@ -145,19 +157,19 @@ int main(int argc, char** argv) {
   uadd->add_option("--role", ta.role, "operator, admin, auditor or user")->required();
   uadd->add_option("--tenant", ta.tenant, "Tenant (all roles but operator)");
   uadd->add_option("--account", ta.account, "End users: their mailbox address");
-  uadd->callback(with_config([&] { return mm::cli::user_add(cfg, ta); }));
+  uadd->callback(scoped([&] { return mm::cli::user_add(cfg, ta); }));
   auto* ulist = user->add_subcommand("list", "List users");
   ulist->add_option("--tenant", ta.tenant, "Only this tenant");
-  ulist->callback(with_config([&] { return mm::cli::user_list(cfg, ta); }));
+  ulist->callback(scoped([&] { return mm::cli::user_list(cfg, ta); }));
   for (auto [nm, dis] : {std::pair{"disable", true}, {"enable", false}}) {
     auto* sub = user->add_subcommand(nm, dis ? "Disable a user (revokes its sessions and tokens)" : "Enable a user");
     sub->add_option("name", ta.user, "Login name")->required();
     bool d = dis;
-    sub->callback(with_config([&, d] { return mm::cli::user_disable(cfg, ta, d); }));
+    sub->callback(scoped([&, d] { return mm::cli::user_disable(cfg, ta, d); }));
   }
   auto* ureset = user->add_subcommand("reset-password", "Set a new password (stdin) and revoke all sessions and tokens");
   ureset->add_option("name", ta.user, "Login name")->required();
-  ureset->callback(with_config([&] { return mm::cli::user_reset(cfg, ta); }));
+  ureset->callback(scoped([&] { return mm::cli::user_reset(cfg, ta); }));
 
   // policy and sender lists
   auto* pol = app.add_subcommand("policy", "Per-tenant, per-domain and per-account actions for each verdict class");
@@ -167,22 +179,22 @@ int main(int argc, char** argv) {
   pset->add_option("spec", ta.spec, "Rules CLASS[>=SCORE|high]=deliver|tag|quarantine|delete|reject")->required();
   pset->add_option("--domain", ta.domain, "For this domain only");
   pset->add_option("--account", ta.account, "For this account only");
-  pset->callback(with_config([&] { return mm::cli::policy_set(cfg, ta); }));
+  pset->callback(scoped([&] { return mm::cli::policy_set(cfg, ta); }));
   auto* prm = pol->add_subcommand("remove", "Remove a policy (the next level applies again)");
   prm->add_option("tenant", ta.tenant, "Tenant")->required();
   prm->add_option("--domain", ta.domain, "The domain's policy");
   prm->add_option("--account", ta.account, "The account's policy");
-  prm->callback(with_config([&] { return mm::cli::policy_remove(cfg, ta); }));
+  prm->callback(scoped([&] { return mm::cli::policy_remove(cfg, ta); }));
   auto* pshow = pol->add_subcommand("show", "Show the defaults and a tenant's policies");
   pshow->add_option("tenant", ta.tenant, "Tenant");
-  pshow->callback(with_config([&] { return mm::cli::policy_show(cfg, ta); }));
+  pshow->callback(scoped([&] { return mm::cli::policy_show(cfg, ta); }));
   auto* pexp = pol->add_subcommand("explain", "What the policy does with a message of a class and score for a recipient");
   pexp->add_option("recipient", ta.recipient, "Recipient address")->required();
   pexp->add_option("--class", ta.cls, "clean, spam, bulk, phishing, malware, unscannable");
   pexp->add_option("--score", ta.score, "Score");
   pexp->add_option("--sender", ta.sender, "Sender address");
   pexp->add_option("--auth-domain", ta.auth_domain, "Treat the message as authenticated (aligned SPF/DKIM) for this domain");
-  pexp->callback(with_config([&] { return mm::cli::policy_explain(cfg, ta); }));
+  pexp->callback(scoped([&] { return mm::cli::policy_explain(cfg, ta); }));
 
   auto* pdry = pol->add_subcommand("dry-run", "Replay recent tracked mail under a candidate policy (nothing is saved)");
   pdry->add_option("tenant", ta.tenant, "Tenant")->required();
@@ -191,12 +203,12 @@ int main(int argc, char** argv) {
   pdry->add_option("--account", ta.account, "As the account's policy");
   pdry->add_option("--since", ta.since, "Mail since (default 7d)");
   pdry->add_option("--limit", ta.limit, "Most messages to replay");
-  pdry->callback(with_config([&] { return mm::cli::policy_dry_run(cfg, ta); }));
+  pdry->callback(scoped([&] { return mm::cli::policy_dry_run(cfg, ta); }));
 
   auto* prules = pol->add_subcommand("rules", "Replace a tenant's content rules with a file's (validated whole; empty file: none)");
   prules->add_option("tenant", ta.tenant, "Tenant")->required();
   prules->add_option("file", ta.spec, "Rules file (- = standard input); format in docs/CONFIGURATION.md")->required();
-  prules->callback(with_config([&] { return mm::cli::policy_rules(cfg, ta); }));
+  prules->callback(scoped([&] { return mm::cli::policy_rules(cfg, ta); }));
 
   auto* lst = app.add_subcommand("list", "Approved (allow) and blocked senders per tenant or end user");
   lst->require_subcommand(1);
@@ -206,15 +218,15 @@ int main(int argc, char** argv) {
   ladd->add_option("--tenant", ta.tenant, "Tenant")->required();
   ladd->add_option("--user", ta.user, "An end user's account address (default: tenant-wide)");
   ladd->add_option("--expires", ta.expires, "Nd (days from now) or YYYY-MM-DD");
-  ladd->callback(with_config([&] { return mm::cli::list_add(cfg, ta); }));
+  ladd->callback(scoped([&] { return mm::cli::list_add(cfg, ta); }));
   auto* lrm = lst->add_subcommand("remove", "Remove an entry by id");
   lrm->add_option("id", ta.id, "Entry id")->required();
   lrm->add_option("--tenant", ta.tenant, "Tenant")->required();
-  lrm->callback(with_config([&] { return mm::cli::list_remove(cfg, ta); }));
+  lrm->callback(scoped([&] { return mm::cli::list_remove(cfg, ta); }));
   auto* lshow = lst->add_subcommand("show", "Show entries");
   lshow->add_option("--tenant", ta.tenant, "Tenant");
   lshow->add_option("--user", ta.user, "Only this end user's entries");
-  lshow->callback(with_config([&] { return mm::cli::list_show(cfg, ta); }));
+  lshow->callback(scoped([&] { return mm::cli::list_show(cfg, ta); }));
 
   // quarantine
   auto* qu = app.add_subcommand("quarantine", "Search, preview, release and delete quarantined messages");
@@ -231,24 +243,24 @@ int main(int argc, char** argv) {
   qlst->add_option("--until", ta.until, "YYYY-MM-DD");
   qlst->add_option("--limit", ta.limit, "Most items to show");
   qlst->add_flag("--json", ta.json, "JSON lines");
-  qlst->callback(with_config([&] { return mm::cli::quarantine_list(cfg, ta); }));
+  qlst->callback(scoped([&] { return mm::cli::quarantine_list(cfg, ta); }));
   auto* qsh = qu->add_subcommand("show", "Details and a safe preview (decoded headers and text only)");
   qsh->add_option("id", ta.id, "Quarantine id")->required();
-  qsh->callback(with_config([&] { return mm::cli::quarantine_show(cfg, ta); }));
+  qsh->callback(scoped([&] { return mm::cli::quarantine_show(cfg, ta); }));
   auto* qrel = qu->add_subcommand("release", "Rescan, then deliver the original message through the queue");
   qrel->add_option("id", ta.id, "Quarantine id")->required();
   qrel->add_flag("--approve-sender", ta.approve_sender, "Also approve the sender for this recipient");
-  qrel->callback(with_config([&] { return mm::cli::quarantine_release(cfg, ta); }));
+  qrel->callback(scoped([&] { return mm::cli::quarantine_release(cfg, ta); }));
   auto* qdel = qu->add_subcommand("delete", "Delete a quarantined message");
   qdel->add_option("id", ta.id, "Quarantine id")->required();
-  qdel->callback(with_config([&] { return mm::cli::quarantine_delete(cfg, ta); }));
+  qdel->callback(scoped([&] { return mm::cli::quarantine_delete(cfg, ta); }));
   auto* qdig = qu->add_subcommand("digest", "Queue end-user digests of newly held mail with signed links (run from cron)");
   qdig->add_option("--base-url", ta.base_url, "Where links are redeemed, e.g. https://console.example/q")->required();
   qdig->add_option("--since", ta.since, "Items held since (default 1d)");
-  qdig->callback(with_config([&] { return mm::cli::quarantine_digest(cfg, ta); }));
+  qdig->callback(scoped([&] { return mm::cli::quarantine_digest(cfg, ta); }));
   auto* qred = qu->add_subcommand("redeem", "Carry out a digest link (its t= token) as the mailbox's end user");
   qred->add_option("token", ta.token, "The link's token")->required();
-  qred->callback(with_config([&] { return mm::cli::quarantine_redeem(cfg, ta); }));
+  qred->callback(scoped([&] { return mm::cli::quarantine_redeem(cfg, ta); }));
   qu->add_subcommand("expire", "Expire messages past their tenant's retention now (the server does it hourly)")
       ->callback(with_config([&] { return mm::cli::quarantine_expire(cfg); }));
   auto* trm = tenant->add_subcommand("remove", "Delete a tenant (it must have no domains left)");
@@ -327,7 +339,7 @@ int main(int argc, char** argv) {
   trk->add_option("--verdict", ta.verdict, "Search: verdict class");
   trk->add_option("--since", ta.since, "Search: from (YYYY-MM-DD or Nd ago)");
   trk->add_option("--until", ta.until, "Search: until (YYYY-MM-DD)");
-  trk->callback(with_config([&] {
+  trk->callback(scoped([&] {
     if (!mm::cli::track_wants_search(ta)) return mm::cli::track(cfg, id, trcpt, limit, json);
     ta.queue_id = id;
     ta.recipient = trcpt;
