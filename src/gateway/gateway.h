@@ -77,6 +77,10 @@ class Gateway : public queue::Router {
   void apply_policy(std::shared_ptr<Accepted> a, std::shared_ptr<const std::string> raw,
                     std::shared_ptr<const message::Message> msg, const scan::Verdict& v,
                     const scan::Thresholds& t, std::function<void(smtp::Reply)> done);
+  // A message held for a rescan got its verdict: the policy decides for its pending recipients
+  // (a reject becomes a quarantine: it was accepted), the old copy goes once the new ones are durable.
+  void requeue_rescanned(const queue::MessageMeta& old, std::shared_ptr<const std::string> raw,
+                         const scan::Verdict& v, const scan::Thresholds& t);
   mutable std::mutex dir_mu_;
   std::shared_ptr<const Directory> dir_;
   std::shared_ptr<const policy::Snapshot> policy_;  // guarded by dir_mu_

@@ -192,6 +192,16 @@ std::string TenancyService::note_seen(const std::string& tenant, const std::vect
   if (fresh.empty()) return "";
   auto info = st_.tenancy().tenant_info(tenant);
   if (!info) return "";
+  bool outside = (info->term_start && now < info->term_start) || (info->term_end && now >= info->term_end);
+  if (outside) {
+    std::lock_guard lk(mu_);
+    if (term_alerted_.insert(tenant).second) {
+      std::string text = "tenant '" + tenant + "' receives mail outside its contract term";
+      log::warn("tenant.outside_term", JsonLine().add("tenant", tenant).add("term_start", info->term_start)
+                                           .add("term_end", info->term_end));
+      (void)st_.tenancy().add_security_event({0, now, tenant, "licence_term", text});
+    }
+  }
   auto n = st_.tenancy().note_seen(tenant, fresh, now);
   if (!n || info->account_list || info->licensed_accounts <= 0) return "";
   int64_t in_use = st_.tenancy().count_seen(tenant, now - 30 * 86400);

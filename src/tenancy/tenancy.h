@@ -7,9 +7,12 @@
 // licensed (refused with a clear error). A tenant without a list has the recipients seen in its
 // inbound mail counted (note_seen, called by the gateway); going over the licence logs a warning
 // and stores a security event "licence_exceeded" for operator and tenant, and never drops mail.
+// Mail arriving outside the contract term raises a "licence_term" event (once per process and
+// tenant); it is not refused for it either.
 #pragma once
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -99,6 +102,7 @@ class TenancyService {
   std::mutex mu_;
   std::unordered_map<std::string, std::unordered_map<std::string, int64_t>> seen_day_;  // tenant -> addr -> day
   std::map<std::string, int64_t> alerted_;  // tenant -> count at the last alert
+  std::set<std::string> term_alerted_;      // tenants told once per process: mail outside the term
 };
 
 }  // namespace mm::tenancy

@@ -85,6 +85,25 @@ TEST_F(TenancyTest, SeenAccountsOverTheLicenceRaiseOneAlertEach) {
   EXPECT_FALSE(svc->security_events(Scope::admin("beta"), "acme", 10));
 }
 
+TEST_F(TenancyTest, MailOutsideTheTermIsReportedOnce) {
+  int64_t now = now_s();
+  Contract c;
+  c.term_start = now - 10 * 86400;
+  c.term_end = now - 86400;
+  ASSERT_TRUE(svc->set_contract(op, "acme", c));
+  c.term_end = now - 20 * 86400;
+  EXPECT_FALSE(svc->set_contract(op, "acme", c)) << "the end before the start";
+  svc->note_seen("acme", {"a@acme.example"}, now);
+  svc->note_seen("acme", {"b@acme.example"}, now);
+  auto events = svc->security_events(op, "acme", 10);
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].kind, "licence_term");
+  auto u = svc->usage(op, "acme", now);
+  ASSERT_TRUE(u);
+  EXPECT_FALSE((*u)[0].term_active);
+}
+
 TEST_F(TenancyTest, SuspensionKeepsReasonAndTime) {
   EXPECT_FALSE(svc->suspend(Scope::admin("acme"), "acme", true, false, "x")) << "operators only";
   EXPECT_FALSE(svc->suspend(op, "acme", true, false, "")) << "a reason is required";
