@@ -118,7 +118,15 @@ void Gateway::apply_policy(std::shared_ptr<Accepted> a, std::shared_ptr<const st
   for (auto& r : m.recipients) rcpts.push_back(r.address);
   Plan p = make_plan(*policies(), facts_of(m, msg.get(), v, t), rcpts, true, quarantine_ != nullptr, now);
   const std::string vd = verdict_detail(v);
-  if (tenancy_ && !m.tenant.empty()) tenancy_->note_seen(m.tenant, rcpts, now);  // counts and alerts; never drops mail
+  if (tenancy_ && !m.tenant.empty()) {
+    // Accounts in use: recipients of mail that is delivered. Spam to made-up addresses (a
+    // dictionary attack on a domain without recipient validation) does not count against the
+    // licence. Counting raises alerts only; it never drops mail.
+    std::vector<std::string> used;
+    for (auto* group : {&p.deliver, &p.tag})
+      for (size_t i : *group) used.push_back(rcpts[i]);
+    if (!used.empty()) tenancy_->note_seen(m.tenant, used, now);
+  }
   auto summary = [&](const std::string& action) {
     std::string all;
     for (auto& r : rcpts) all += (all.empty() ? "" : ",") + r;

@@ -181,6 +181,10 @@ std::string TenancyService::note_seen(const std::string& tenant, const std::vect
   {
     std::lock_guard lk(mu_);
     auto& seen = seen_day_[tenant];
+    if (seen_on_[tenant] != day) {  // a new day: everything is written again once; memory stays one day's worth
+      seen.clear();
+      seen_on_[tenant] = day;
+    }
     for (auto& a : addresses) {
       auto& d = seen[lower(a)];
       if (d != day) {

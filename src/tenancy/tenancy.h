@@ -74,8 +74,8 @@ class TenancyService {
   Result<std::vector<store::Account>> accounts(const Scope&, const std::string& tenant);
 
   // --- licence ---
-  // The gateway reports accepted recipients of a tenant; cheap (an in-memory set filters what was
-  // already written today). Returns the over-licence alert text when one was raised, else "".
+  // The gateway reports recipients of a tenant's delivered mail; cheap (an in-memory set filters
+  // what was already written today). Returns the over-licence alert text when one was raised, else "".
   std::string note_seen(const std::string& tenant, const std::vector<std::string>& addresses, int64_t now);
   Result<std::vector<Usage>> usage(const Scope&, const std::string& tenant, int64_t now);
 
@@ -101,6 +101,7 @@ class TenancyService {
   store::Store& st_;
   std::mutex mu_;
   std::unordered_map<std::string, std::unordered_map<std::string, int64_t>> seen_day_;  // tenant -> addr -> day
+  std::unordered_map<std::string, int64_t> seen_on_;  // tenant -> the day seen_day_ holds
   std::map<std::string, int64_t> alerted_;  // tenant -> count at the last alert
   std::set<std::string> term_alerted_;      // tenants told once per process: mail outside the term
 };
