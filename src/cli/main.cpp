@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/tenancy_commands.h"
 #include "util/version.h"
 
 namespace {
@@ -22,12 +23,26 @@ int main(int argc, char** argv) {
                  "Configuration file (default: config/mailmoat.toml if present, else built-in defaults)");
 
   mm::config::Config cfg;
-  auto with_config = [&](auto fn) {
+  mm::cli::TenancyArgs ta;
+  app.add_option("--as", ta.as_user,
+                 "Act as this console user (tenant, account, user, policy, list, quarantine, track commands)");
+  // Commands that honour --as (they call the scoped services).
+  auto scoped = [&](auto fn) {
     return [&, fn] {
       if (!mm::cli::load_config(config_path, cfg)) throw Exit{2};
       int rc = fn();
       if (rc != 0) throw Exit{rc};
     };
+  };
+  // Operator-only commands: --as is refused rather than silently ignored.
+  auto with_config = [&](auto fn) {
+    return scoped([&, fn] {
+      if (!ta.as_user.empty()) {
+        std::fprintf(stderr, "mailmoat: --as is not supported by this command (operators only)\n");
+        return 2;
+      }
+      return fn();
+    });
   };
 
   // serve
@@ -72,13 +87,85 @@ int main(int argc, char** argv) {
   tadd->add_option("--display-name", display, "Human-readable name");
   tadd->callback(with_config([&] { return mm::cli::tenant_add(cfg, name, display); }));
   tenant->add_subcommand("list", "List tenants")->callback(with_config([&] { return mm::cli::tenant_list(cfg); }));
-  for (auto [sub_name, status, help] :
-       {std::tuple{"suspend", "suspended", "Suspend a tenant: its mail is deferred (450) until activated"},
-        std::tuple{"activate", "active", "Re-activate a suspended tenant"}}) {
-    auto* sub = tenant->add_subcommand(sub_name, help);
-    sub->add_option("name", name, "Tenant name")->required();
-    std::string st = status;
-    sub->callback(with_config([&, st] { return mm::cli::tenant_set_status(cfg, name, st); }));
+  auto* tsusp = tenant->add_subcommand("suspend", "Suspend a tenant's inbound mail (deferred with 450) and/or outbound mail");
+  tsusp->add_option("name", ta.name, "Tenant name")->required();
+  tsusp->add_flag("--inbound", ta.inbound, "Inbound only (default: both)");
+  tsusp->add_flag("--outbound", ta.outbound, "Outbound only (default: both)");
+  tsusp->add_option("--reason", ta.reason, "Why (kept with the time and shown to the operator)");
+  tsusp->callback(scoped([&] { return mm::cli::tenant_suspend(cfg, ta); }));
+  auto* tact = tenant->add_subcommand("activate", "Re-activate a suspended tenant (inbound and outbound)");
+  tact->add_option("name", ta.name, "Tenant name")->required();
+  tact->callback(scoped([&] { return mm::cli::tenant_resume(cfg, ta); }));
+  auto* tshow = tenant->add_subcommand("show", "Show a tenant's status, contact, contract and settings");
+  tshow->add_option("name", ta.name, "Tenant name")->required();
+  tshow->callback(scoped([&] { return mm::cli::tenant_show(cfg, ta); }));
+  auto* tcon = tenant->add_subcommand("contract", "Set a tenant's licence, term and retention (operators)");
+  tcon->add_option("name", ta.name, "Tenant name")->required();
+  tcon->add_option("--licensed", ta.licensed, "Licensed protected accounts (0 = unlimited)");
+  tcon->add_option("--term-start", ta.term_start, "Contract start (YYYY-MM-DD)");
+  tcon->add_option("--term-end", ta.term_end, "Contract end (YYYY-MM-DD)");
+  tcon->add_option("--account-list", ta.account_list, "on: the tenant keeps its account list (licence enforced on create); off: seen recipients are counted");
+  tcon->add_option("--quarantine-days", ta.quarantine_days, "Quarantine retention (default 30)");
+  tcon->add_option("--tracking-days", ta.tracking_days, "Message tracking retention (default 90)");
+  tcon->add_option("--user-release", ta.user_release, "Classes end users may release, e.g. spam,bulk,blocked (malware never)");
+  tcon->add_option("--approve-unauthenticated", ta.approve_unauthenticated, "on: approved senders apply without SPF/DKIM alignment (unsafe)");
+  tcon->callback(scoped([&] { return mm::cli::tenant_contract(cfg, ta); }));
+  auto* tcont = tenant->add_subcommand("contact", "Set a tenant's contact data");
+  tcont->add_option("name", ta.name, "Tenant name")->required();
+  tcont->add_option("--name", ta.contact_name, "Contact person");
+  tcont->add_option("--email", ta.contact_email, "Contact e-mail address");
+  tcont->add_option("--phone", ta.contact_phone, "Contact phone");
+  tcont->callback(scoped([&] { return mm::cli::tenant_contact(cfg, ta); }));
+  auto* tuse = tenant->add_subcommand("usage", "Licence usage report: licensed, accounts, recipients seen, over or not");
+  tuse->add_option("name", ta.name, "Only this tenant");
+  tuse->add_flag("--json", ta.json, "JSON lines");
+  tuse->callback(scoped([&] { return mm::cli::tenant_usage(cfg, ta); }));
+  auto* tev = tenant->add_subcommand("events", "Security events (licence exceeded, suspensions, password resets)");
+  tev->add_option("name", ta.name, "Only this tenant");
+  tev->add_option("--limit", ta.limit, "Most events to show");
+  tev->callback(scoped([&] { return mm::cli::tenant_events(cfg, ta); }));
+
+  // accounts and users
+  auto* acct = app.add_subcommand("account", "Manage a tenant's protected accounts (mailboxes) and their aliases");
+  acct->require_subcommand(1);
+  auto* aadd = acct->add_subcommand("add", "Add a protected account (refused beyond the licence)");
+  aadd->add_option("address", ta.address, "Mailbox address")->required();
+  aadd->add_option("--tenant", ta.tenant, "Tenant")->required();
+  aadd->add_option("--name", ta.display, "Display name");
+  aadd->callback(scoped([&] { return mm::cli::account_add(cfg, ta); }));
+  auto* arm = acct->add_subcommand("remove", "Remove a protected account");
+  arm->add_option("address", ta.address, "Mailbox address")->required();
+  arm->add_option("--tenant", ta.tenant, "Tenant")->required();
+  arm->callback(scoped([&] { return mm::cli::account_remove(cfg, ta); }));
+  auto* aal = acct->add_subcommand("alias", "Add an alias to an account");
+  aal->add_option("address", ta.address, "Account address")->required();
+  aal->add_option("alias", ta.alias, "Alias address")->required();
+  aal->add_option("--tenant", ta.tenant, "Tenant")->required();
+  aal->callback(scoped([&] { return mm::cli::account_alias(cfg, ta, true); }));
+  auto* aun = acct->add_subcommand("unalias", "Remove an alias");
+  aun->add_option("alias", ta.alias, "Alias address")->required();
+  aun->add_option("--tenant", ta.tenant, "Tenant")->required();
+  aun->callback(scoped([&] { return mm::cli::account_alias(cfg, ta, false); }));
+  auto* alist = acct->add_subcommand("list", "List accounts with their aliases");
+  alist->add_option("--tenant", ta.tenant, "Only this tenant");
+  alist->callback(scoped([&] { return mm::cli::account_list(cfg, ta); }));
+
+  auto* user = app.add_subcommand("user", "Manage console users (operator, admin, auditor, user)");
+  user->require_subcommand(1);
+  auto* uadd = user->add_subcommand("add", "Create a user; the password is read from standard input");
+  uadd->add_option("name", ta.user, "Login name")->required();
+  uadd->add_option("--role", ta.role, "operator, admin, auditor or user")->required();
+  uadd->add_option("--tenant", ta.tenant, "Tenant (all roles but operator)");
+  uadd->add_option("--account", ta.account, "End users: their mailbox address");
+  uadd->callback(scoped([&] { return mm::cli::user_add(cfg, ta); }));
+  auto* ulist = user->add_subcommand("list", "List users");
+  ulist->add_option("--tenant", ta.tenant, "Only this tenant");
+  ulist->callback(scoped([&] { return mm::cli::user_list(cfg, ta); }));
+  for (auto [nm, dis] : {std::pair{"disable", true}, {"enable", false}}) {
+    auto* sub = user->add_subcommand(nm, dis ? "Disable a user (revokes its sessions and tokens)" : "Enable a user");
+    sub->add_option("name", ta.user, "Login name")->required();
+    bool d = dis;
+    sub->callback(scoped([&, d] { return mm::cli::user_disable(cfg, ta, d); }));
   }
   auto* tpn = tenant->add_subcommand("protect-name", "Names (executives) whose display-name use from outside is impersonation");
   tpn->require_subcommand(1);
@@ -91,6 +178,103 @@ int main(int argc, char** argv) {
     if (action != "list") sub->add_option("name", pn_name, "The person's name as it appears in From")->required();
     sub->callback(with_config([&, action] { return mm::cli::protected_name(cfg, action, pn_tenant, pn_name); }));
   }
+
+  auto* ureset = user->add_subcommand("reset-password", "Set a new password (stdin) and revoke all sessions and tokens");
+  ureset->add_option("name", ta.user, "Login name")->required();
+  ureset->callback(scoped([&] { return mm::cli::user_reset(cfg, ta); }));
+
+  // policy and sender lists
+  auto* pol = app.add_subcommand("policy", "Per-tenant, per-domain and per-account actions for each verdict class");
+  pol->require_subcommand(1);
+  auto* pset = pol->add_subcommand("set", "Set a policy, e.g. \"spam>=high=reject spam=quarantine bulk=tag\"");
+  pset->add_option("tenant", ta.tenant, "Tenant")->required();
+  pset->add_option("spec", ta.spec, "Rules CLASS[>=SCORE|high]=deliver|tag|quarantine|delete|reject")->required();
+  pset->add_option("--domain", ta.domain, "For this domain only");
+  pset->add_option("--account", ta.account, "For this account only");
+  pset->callback(scoped([&] { return mm::cli::policy_set(cfg, ta); }));
+  auto* prm = pol->add_subcommand("remove", "Remove a policy (the next level applies again)");
+  prm->add_option("tenant", ta.tenant, "Tenant")->required();
+  prm->add_option("--domain", ta.domain, "The domain's policy");
+  prm->add_option("--account", ta.account, "The account's policy");
+  prm->callback(scoped([&] { return mm::cli::policy_remove(cfg, ta); }));
+  auto* pshow = pol->add_subcommand("show", "Show the defaults and a tenant's policies");
+  pshow->add_option("tenant", ta.tenant, "Tenant");
+  pshow->callback(scoped([&] { return mm::cli::policy_show(cfg, ta); }));
+  auto* pexp = pol->add_subcommand("explain", "What the policy does with a message of a class and score for a recipient");
+  pexp->add_option("recipient", ta.recipient, "Recipient address")->required();
+  pexp->add_option("--class", ta.cls, "clean, spam, bulk, phishing, malware, unscannable");
+  pexp->add_option("--score", ta.score, "Score");
+  pexp->add_option("--sender", ta.sender, "Sender address");
+  pexp->add_option("--auth-domain", ta.auth_domain, "Treat the message as authenticated (aligned SPF/DKIM) for this domain");
+  pexp->callback(scoped([&] { return mm::cli::policy_explain(cfg, ta); }));
+
+  auto* pdry = pol->add_subcommand("dry-run", "Replay recent tracked mail under a candidate policy (nothing is saved)");
+  pdry->add_option("tenant", ta.tenant, "Tenant")->required();
+  pdry->add_option("spec", ta.spec, "Candidate rules")->required();
+  pdry->add_option("--domain", ta.domain, "As the domain's policy");
+  pdry->add_option("--account", ta.account, "As the account's policy");
+  pdry->add_option("--since", ta.since, "Mail since (default 7d)");
+  pdry->add_option("--limit", ta.limit, "Most messages to replay");
+  pdry->callback(scoped([&] { return mm::cli::policy_dry_run(cfg, ta); }));
+
+  auto* prules = pol->add_subcommand("rules", "Replace a tenant's content rules with a file's (validated whole; empty file: none)");
+  prules->add_option("tenant", ta.tenant, "Tenant")->required();
+  prules->add_option("file", ta.spec, "Rules file (- = standard input); format in docs/CONFIGURATION.md")->required();
+  prules->callback(scoped([&] { return mm::cli::policy_rules(cfg, ta); }));
+
+  auto* lst = app.add_subcommand("list", "Approved (allow) and blocked senders per tenant or end user");
+  lst->require_subcommand(1);
+  auto* ladd = lst->add_subcommand("add", "Add a sender: address, domain or wildcard (*@example.com, *.example.com)");
+  ladd->add_option("kind", ta.kind, "allow or block")->required()->check(CLI::IsMember({"allow", "block"}));
+  ladd->add_option("pattern", ta.pattern, "Sender pattern")->required();
+  ladd->add_option("--tenant", ta.tenant, "Tenant")->required();
+  ladd->add_option("--user", ta.user, "An end user's account address (default: tenant-wide)");
+  ladd->add_option("--expires", ta.expires, "Nd (days from now) or YYYY-MM-DD");
+  ladd->callback(scoped([&] { return mm::cli::list_add(cfg, ta); }));
+  auto* lrm = lst->add_subcommand("remove", "Remove an entry by id");
+  lrm->add_option("id", ta.id, "Entry id")->required();
+  lrm->add_option("--tenant", ta.tenant, "Tenant")->required();
+  lrm->callback(scoped([&] { return mm::cli::list_remove(cfg, ta); }));
+  auto* lshow = lst->add_subcommand("show", "Show entries");
+  lshow->add_option("--tenant", ta.tenant, "Tenant");
+  lshow->add_option("--user", ta.user, "Only this end user's entries");
+  lshow->callback(scoped([&] { return mm::cli::list_show(cfg, ta); }));
+
+  // quarantine
+  auto* qu = app.add_subcommand("quarantine", "Search, preview, release and delete quarantined messages");
+  qu->require_subcommand(1);
+  auto* qlst = qu->add_subcommand("list", "Search quarantined messages");
+  qlst->add_option("--tenant", ta.tenant, "Tenant");
+  qlst->add_option("--recipient", ta.recipient, "Recipient address");
+  qlst->add_option("--sender", ta.sender, "Sender contains");
+  qlst->add_option("--subject", ta.subject, "Subject contains");
+  qlst->add_option("--verdict", ta.verdict, "Scanner class");
+  qlst->add_option("--reason", ta.reason, "Why held: spam, blocked, malware, ...");
+  qlst->add_option("--status", ta.status, "held (default), released, deleted, expired or any");
+  qlst->add_option("--since", ta.since, "YYYY-MM-DD or Nd ago");
+  qlst->add_option("--until", ta.until, "YYYY-MM-DD");
+  qlst->add_option("--limit", ta.limit, "Most items to show");
+  qlst->add_flag("--json", ta.json, "JSON lines");
+  qlst->callback(scoped([&] { return mm::cli::quarantine_list(cfg, ta); }));
+  auto* qsh = qu->add_subcommand("show", "Details and a safe preview (decoded headers and text only)");
+  qsh->add_option("id", ta.id, "Quarantine id")->required();
+  qsh->callback(scoped([&] { return mm::cli::quarantine_show(cfg, ta); }));
+  auto* qrel = qu->add_subcommand("release", "Rescan, then deliver the original message through the queue");
+  qrel->add_option("id", ta.id, "Quarantine id")->required();
+  qrel->add_flag("--approve-sender", ta.approve_sender, "Also approve the sender for this recipient");
+  qrel->callback(scoped([&] { return mm::cli::quarantine_release(cfg, ta); }));
+  auto* qdel = qu->add_subcommand("delete", "Delete a quarantined message");
+  qdel->add_option("id", ta.id, "Quarantine id")->required();
+  qdel->callback(scoped([&] { return mm::cli::quarantine_delete(cfg, ta); }));
+  auto* qdig = qu->add_subcommand("digest", "Queue end-user digests of newly held mail with signed links (run from cron)");
+  qdig->add_option("--base-url", ta.base_url, "Where links are redeemed, e.g. https://console.example/q")->required();
+  qdig->add_option("--since", ta.since, "Items held since (default 1d)");
+  qdig->callback(scoped([&] { return mm::cli::quarantine_digest(cfg, ta); }));
+  auto* qred = qu->add_subcommand("redeem", "Carry out a digest link (its t= token) as the mailbox's end user");
+  qred->add_option("token", ta.token, "The link's token")->required();
+  qred->callback(scoped([&] { return mm::cli::quarantine_redeem(cfg, ta); }));
+  qu->add_subcommand("expire", "Expire messages past their tenant's retention now (the server does it hourly)")
+      ->callback(with_config([&] { return mm::cli::quarantine_expire(cfg); }));
   auto* trm = tenant->add_subcommand("remove", "Delete a tenant (it must have no domains left)");
   trm->add_option("name", name, "Tenant name")->required();
   trm->callback(with_config([&] { return mm::cli::tenant_remove(cfg, name); }));
@@ -174,7 +358,22 @@ int main(int argc, char** argv) {
   trk->add_option("--recipient", trcpt, "Recipient address");
   trk->add_option("--limit", limit, "Most events to show")->check(CLI::Range(1, 100000));
   trk->add_flag("--json", json, "JSON lines output");
-  trk->callback(with_config([&] { return mm::cli::track(cfg, id, trcpt, limit, json); }));
+  trk->add_option("--tenant", ta.tenant, "Search messages of this tenant");
+  trk->add_option("--sender", ta.sender, "Search: sender contains");
+  trk->add_option("--subject", ta.subject, "Search: subject contains");
+  trk->add_option("--message-id", ta.message_id, "Search: Message-ID");
+  trk->add_option("--client-ip", ta.client_ip, "Search: sending IP");
+  trk->add_option("--verdict", ta.verdict, "Search: verdict class");
+  trk->add_option("--since", ta.since, "Search: from (YYYY-MM-DD or Nd ago)");
+  trk->add_option("--until", ta.until, "Search: until (YYYY-MM-DD)");
+  trk->callback(scoped([&] {
+    if (!mm::cli::track_wants_search(ta)) return mm::cli::track(cfg, id, trcpt, limit, json);
+    ta.queue_id = id;
+    ta.recipient = trcpt;
+    ta.limit = limit;
+    ta.json = json;
+    return mm::cli::track_search(cfg, ta);
+  }));
 
   try {
     app.parse(argc, argv);

@@ -8,11 +8,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 #include "auth/auth.h"
 #include "cli/commands.h"
 #include "cli/engine.h"
 #include "cli/queue_admin.h"
+#include "cli/tenancy_commands.h"
 #include "gateway/gateway.h"
 #include "dns/resolver.h"
 #include "net/event_loop.h"
@@ -24,6 +26,8 @@
 #include "ops/tracker.h"
 #include "queue/manager.h"
 #include "queue/spool.h"
+#include "quarantine/quarantine.h"
+#include "tenancy/tenancy.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/thread_pool.h"
@@ -87,6 +91,11 @@ int serve(const config::Config& c) {
   go.subject_tag = c.subject_tag;
   go.postmaster = c.postmaster;
   gateway::Gateway gw(go, **store, spool, tracker);
+  tenancy::TenancyService tenancy_service(**store);
+  quarantine::Quarantine quarantine_store(**store, c.var_dir + "/quarantine");
+  gw.set_services(&tenancy_service, &quarantine_store);
+  std::mutex engine_mu;
+  std::shared_ptr<const scan::Engine> current_engine;  // for releases from quarantine
 
   // Sender authentication on the asynchronous resolver (declared before the scan pool, so that it
   // outlives the scans in flight; destroyed after the loop stopped).
@@ -122,6 +131,10 @@ int serve(const config::Config& c) {
     auto setup = build_engine(c, **store);
     if (!setup) return setup.status();
     gw.set_scanner(setup->engine, scan_pool.get());
+    {
+      std::lock_guard lk(engine_mu);
+      current_engine = setup->engine;
+    }
     log::info("scan.engine_loaded", JsonLine().add("summary", setup->summary));
     return {};
   };
@@ -167,6 +180,15 @@ int serve(const config::Config& c) {
       if (auto st = load_scanner(); !st) return st;
       return std::string("scan engine reloaded\n");
     }
+    if (!args.empty() && args[0] == "quarantine") {
+      std::shared_ptr<const scan::Engine> engine;
+      {
+        std::lock_guard lk(engine_mu);
+        engine = current_engine;
+      }
+      quarantine::SpoolReleaser rel(spool, &manager, engine, &tracker, c.scan_timeout_ms);
+      return quarantine_control(**store, quarantine_store, rel, args);
+    }
     if (!args.empty() && args[0] == "status") {
       auto s = manager.stats();
       return JsonLine()
@@ -187,8 +209,11 @@ int serve(const config::Config& c) {
   loop.every(1000, [&] { gw.refresh(); });
   loop.every(30000, [&] { gw.rescan_pending(); });
   loop.post([&] { gw.rescan_pending(); });  // what a previous run could not scan
+  loop.post([&] { quarantine_store.expire(now_s()); });
   loop.every(3600 * 1000, [&] {
     store->get()->prune_events(now_us() - int64_t(c.tracking_retention_days) * 86400 * 1000000);
+    (void)store->get()->tenancy().prune_summaries(now_us(), c.tracking_retention_days);
+    quarantine_store.expire(now_s());
     if (auto st = spool.compact(3600); !st) log::warn("spool.compact_failed", JsonLine().add("error", st.message()));
   });
 

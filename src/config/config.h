@@ -96,7 +96,7 @@ struct Config {
   std::string log_file;          // default <var>/log/mailmoat.jsonl ("-" = stderr only)
   std::string log_level = "info";
   std::string stderr_level = "info";  // short human lines on stderr: debug|info|warn|error|off
-  uint32_t tracking_retention_days = 30;
+  uint32_t tracking_retention_days = 90;
 
   // [antivirus] (ClamAV's clamd over INSTREAM)
   bool av_enabled = true;

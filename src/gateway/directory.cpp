@@ -14,8 +14,14 @@ std::shared_ptr<const Directory> Directory::load(store::Store& st) {
     e.tenant = dom.tenant;
     e.tenant_active = active.count(dom.tenant) ? active[dom.tenant] : false;
     e.recipient_validation = dom.recipient_validation;
-    if (dom.recipient_validation)
+    if (dom.recipient_validation) {
       for (auto& r : st.list_recipients(dom.name)) e.recipients.insert(r);
+      // Protected accounts and their aliases are known recipients too.
+      for (auto& acc : st.tenancy().list_accounts(dom.tenant)) {
+        e.recipients.insert(acc.address);
+        for (auto& al : acc.aliases) e.recipients.insert(al);
+      }
+    }
     e.destination.key = dom.name;
     e.destination.tls = dom.tls == store::TlsMode::None       ? net::TlsPolicy::None
                         : dom.tls == store::TlsMode::Required ? net::TlsPolicy::Required

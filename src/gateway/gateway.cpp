@@ -1,4 +1,5 @@
 #include "gateway/gateway.h"
+#include "gateway/internal.h"
 
 #include <strings.h>
 
@@ -47,16 +48,6 @@ std::string sanitize_helo(const std::string& helo) {
 }
 
 }  // namespace
-
-struct Gateway::Accepted {
-  queue::MessageMeta meta;
-  std::string received;  // our Received: header
-  std::string data;      // the message as the client sent it
-  scan::Envelope env;
-  std::string detail;    // for the tracking record
-  std::shared_ptr<const std::string> raw;      // set instead of `data` when auth read it first
-  std::shared_ptr<auth::Prefetched> auth;      // DNS answers for SPF, DKIM, DMARC (auth on)
-};
 
 class InboundSession : public net::SessionHandler {
  public:
@@ -218,8 +209,6 @@ void Gateway::spool_and_reply(std::shared_ptr<Accepted> a, std::string body, std
   });
 }
 
-namespace {
-
 // End of the first header field (our Received:, with its continuation lines), 0 if none.
 size_t received_field_end(std::string_view msg) {
   if (msg.substr(0, 9) != "Received:") return 0;
@@ -234,7 +223,7 @@ size_t received_field_end(std::string_view msg) {
 
 // The details of the symbols hinting at class `c`, joined; printable ASCII only (file names are
 // the sender's text and may end up in an SMTP reply).
-std::string class_reason(const scan::Verdict& v, scan::Class c, size_t max = 300) {
+std::string class_reason(const scan::Verdict& v, scan::Class c, size_t max) {
   std::string out;
   for (auto& s : v.symbols) {
     if (s.hint != c) continue;
@@ -256,8 +245,6 @@ std::string verdict_detail(const scan::Verdict& v) {
   std::snprintf(head, sizeof head, "%s score=%.2f ", scan::to_string(v.cls), v.score);
   return head + v.symbol_list() + (v.failed ? " FAILED: " + v.error : "");
 }
-
-}  // namespace
 
 std::shared_ptr<const scan::Engine> Gateway::scanner() const {
   std::lock_guard lk(dir_mu_);
@@ -292,8 +279,9 @@ void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::sh
           auth::remove_our_authentication_results(*raw, auth_->options().authserv_id));
     }
     scan::Verdict v;
+    std::shared_ptr<const message::Message> msg;
     try {
-      auto msg = message::parse(raw);
+      msg = message::parse(raw);
       v = engine->scan(*msg, a->env, deadline);
     } catch (const std::exception& e) {
       v.failed = true;
@@ -322,31 +310,9 @@ void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::sh
       spool_and_reply(a, a->received + ar + *delivered, verdict_detail(v), std::move(done));
       return;
     }
-    if (v.score >= t.reject) {
-      // The reply names class, score and a reference; the symbols stay in tracking (no recipe for
-      // spammers), where an administrator finds them by the reference.
-      char text[160];
-      std::snprintf(text, sizeof text, "Message refused as %s (score %.1f, reference %s)",
-                    scan::to_string(v.cls), v.score, m.id.c_str());
-      for (auto& r : m.recipients)
-        tracker_.record({m.id, 0, "rejected", r.address, verdict_detail(v) + "; " + a->detail, m.tenant});
-      done({550, "5.7.1", text});
-      return;
-    }
-    std::string tag = v.score >= t.tag ? opt_.subject_tag : "";
-    if (v.cls == scan::Class::Unscannable) {
-      // Accepted but held (never delivered unscanned); an administrator releases or deletes it.
-      tag.clear();
-      m.held = true;
-      m.last_error = "held as unscannable: " + class_reason(v, scan::Class::Unscannable);
-      done = [this, id = m.id, tenant = m.tenant, why = m.last_error, done = std::move(done)](smtp::Reply r) {
-        if (r.code / 100 == 2) tracker_.record({id, 0, "held", "", why, tenant});
-        done(std::move(r));
-      };
-    }
-    // Our Received: stays the first field (trace fields on top, RFC 5321 §4.4).
-    std::string body = a->received + ar + scan::apply_verdict(*delivered, v, t, opt_.hostname, tag);
-    spool_and_reply(a, std::move(body), verdict_detail(v), std::move(done));
+    // Our Authentication-Results goes right below our Received: in every copy (spooled or quarantined).
+    a->received += ar;
+    apply_policy(a, delivered, msg, v, t, std::move(done));
   });
 }
 
@@ -392,32 +358,7 @@ void Gateway::rescan_pending() {
         log::warn("scan.rescan_failed", JsonLine().add("queue_id", old.id).add("error", v.error));
         continue;
       }
-      // Accepted already: spam is delivered tagged, never bounced (no backscatter); malware and
-      // what cannot be scanned are held for an administrator.
-      const auto& t = engine->thresholds();
-      std::string tag = v.score >= t.tag ? opt_.subject_tag : "";
-      queue::MessageMeta fresh = old;
-      fresh.id = queue::make_queue_id();
-      fresh.scan_pending = false;
-      if (v.cls == scan::Class::Malware || v.cls == scan::Class::Unscannable) {
-        tag.clear();
-        fresh.held = true;
-        fresh.last_error = std::string("held as ") + scan::to_string(v.cls) + ": " + class_reason(v, v.cls);
-      }
-      std::string detail = verdict_detail(v);
-      tracker_.record({old.id, 0, "scanned", "", "rescanned as " + fresh.id + ": " + detail, old.tenant});
-      // The spooled copy starts with our Received: field; the verdict goes right below it.
-      std::string_view all(*raw);
-      size_t first_end = received_field_end(all);
-      std::string scanned = std::string(all.substr(0, first_end)) +
-                            scan::apply_verdict(all.substr(first_end), v, t, opt_.hostname, tag);
-      spool_.submit(fresh, std::move(scanned),
-                    [this, old_id = old.id, fresh, detail](Status st) {
-                      if (!st) return;
-                      tracker_.record({fresh.id, 0, "scanned", "", "rescan of " + old_id + ": " + detail, fresh.tenant});
-                      if (fresh.held) tracker_.record({fresh.id, 0, "held", "", fresh.last_error, fresh.tenant});
-                      if (queue_) queue_->replace(old_id, fresh);
-                    });
+      requeue_rescanned(old, raw, v, engine->thresholds(), env.auth);
     }
     rescanning_ = false;
   });
@@ -434,10 +375,12 @@ void Gateway::refresh(bool force) {
     if (cur && cur->generation() == store_.config_generation()) return;
   }
   auto d = Directory::load(store_);
+  auto p = policy::Snapshot::load(store_);
   log::info("gateway.directory_loaded",
             JsonLine().add("domains", d->size()).add("generation", d->generation()));
   std::lock_guard lk(dir_mu_);
   dir_ = std::move(d);
+  policy_ = std::move(p);
 }
 
 std::shared_ptr<const Directory> Gateway::directory() const {

@@ -11,10 +11,13 @@
 #include "gateway/directory.h"
 #include "net/smtp_server.h"
 #include "ops/tracker.h"
+#include "policy/policy.h"
+#include "quarantine/quarantine.h"
 #include "queue/manager.h"
 #include "queue/spool.h"
 #include "scan/engine.h"
 #include "store/store.h"
+#include "tenancy/tenancy.h"
 #include "util/thread_pool.h"
 
 namespace mm::gateway {
@@ -42,6 +45,10 @@ class Gateway : public queue::Router {
   // Re-reads the directory if the store changed (cheap; call every second) or when forced.
   void refresh(bool force = false);
   std::shared_ptr<const Directory> directory() const;
+  // Tenancy (licence counting of seen recipients) and quarantine for the policy's decisions.
+  // Without them the policy still decides, quarantine falls back to delivery tagged.
+  void set_services(tenancy::TenancyService* tenancy, quarantine::Quarantine* quarantine);
+  std::shared_ptr<const policy::Snapshot> policies() const;
   // Makes the per-connection handler for the SMTP server.
   std::unique_ptr<net::SessionHandler> new_session(const net::ConnInfo&);
   std::optional<net::Destination> route(const std::string& domain) override;
@@ -70,8 +77,19 @@ class Gateway : public queue::Router {
   std::shared_ptr<const scan::Engine> scanner() const;  // null when scanning is off
   void spool_and_reply(std::shared_ptr<Accepted> a, std::string body, std::string verdict_detail,
                        std::function<void(smtp::Reply)> done);
+  // After a successful scan: the policy decides per recipient; recipients are split by decision.
+  void apply_policy(std::shared_ptr<Accepted> a, std::shared_ptr<const std::string> raw,
+                    std::shared_ptr<const message::Message> msg, const scan::Verdict& v,
+                    const scan::Thresholds& t, std::function<void(smtp::Reply)> done);
+  // A message held for a rescan got its verdict: the policy decides for its pending recipients
+  // (a reject becomes a quarantine: it was accepted), the old copy goes once the new ones are durable.
+  void requeue_rescanned(const queue::MessageMeta& old, std::shared_ptr<const std::string> raw,
+                         const scan::Verdict& v, const scan::Thresholds& t, const scan::AuthFacts& auth);
   mutable std::mutex dir_mu_;
   std::shared_ptr<const Directory> dir_;
+  std::shared_ptr<const policy::Snapshot> policy_;  // guarded by dir_mu_
+  tenancy::TenancyService* tenancy_ = nullptr;      // set once, before serving
+  quarantine::Quarantine* quarantine_ = nullptr;
 };
 
 }  // namespace mm::gateway

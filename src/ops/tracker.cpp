@@ -37,6 +37,17 @@ void Tracker::record(store::TrackingEvent ev) {
   cv_.notify_one();
 }
 
+void Tracker::record_summary(store::MessageSummary summary) {
+  if (!store_) return;
+  if (summary.ts_us == 0) summary.ts_us = now_us();
+  {
+    std::lock_guard lk(mu_);
+    pending_summaries_.push_back(std::move(summary));
+    ++queued_;
+  }
+  cv_.notify_one();
+}
+
 void Tracker::flush() {
   if (!store_) return;
   std::unique_lock lk(mu_);
@@ -48,17 +59,23 @@ void Tracker::flush() {
 void Tracker::run() {
   std::unique_lock lk(mu_);
   for (;;) {
-    cv_.wait(lk, [&] { return stop_ || !pending_.empty(); });
-    if (pending_.empty() && stop_) return;
+    cv_.wait(lk, [&] { return stop_ || !pending_.empty() || !pending_summaries_.empty(); });
+    if (pending_.empty() && pending_summaries_.empty() && stop_) return;
     // Let a burst accumulate into one transaction.
     if (!stop_) cv_.wait_for(lk, std::chrono::milliseconds(50), [&] { return stop_; });
     std::vector<store::TrackingEvent> batch;
     batch.swap(pending_);
+    std::vector<store::MessageSummary> summaries;
+    summaries.swap(pending_summaries_);
     lk.unlock();
     auto st = store_->add_events(batch);
     if (!st) log::error("track.store_failed", JsonLine().add("error", st.message()).add("events", batch.size()));
+    if (!summaries.empty()) {
+      auto ss = store_->tenancy().add_summaries(summaries);
+      if (!ss) log::error("track.store_failed", JsonLine().add("error", ss.message()).add("summaries", summaries.size()));
+    }
     lk.lock();
-    written_ += batch.size();
+    written_ += batch.size() + summaries.size();
     flushed_.notify_all();
   }
 }

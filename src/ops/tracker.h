@@ -20,6 +20,8 @@ class Tracker {
 
   // Stamps ts_us when 0, logs the event and queues it for the store.
   void record(store::TrackingEvent ev);
+  // Queues a per-message summary (tracking search) for the store, written with the events.
+  void record_summary(store::MessageSummary summary);
   // Blocks until every event recorded so far is in the store.
   void flush();
 
@@ -29,6 +31,7 @@ class Tracker {
   std::mutex mu_;
   std::condition_variable cv_, flushed_;
   std::vector<store::TrackingEvent> pending_;
+  std::vector<store::MessageSummary> pending_summaries_;
   uint64_t queued_ = 0, written_ = 0;
   bool stop_ = false;
   std::thread thread_;

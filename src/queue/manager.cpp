@@ -355,11 +355,11 @@ Status QueueManager::release(const std::string& id) {
   return {};
 }
 
-Status QueueManager::remove(const std::string& id) {
+Status QueueManager::remove(const std::string& id, const std::string& reason) {
   std::lock_guard lk(mu_);
   auto it = entries_.find(id);
   if (it == entries_.end()) return Status::error("no message " + id + " in the queue");
-  tracker_.record({id, 0, "deleted", "", "deleted by operator", it->second.meta.tenant});
+  tracker_.record({id, 0, "deleted", "", reason, it->second.meta.tenant});
   if (it->second.in_flight) {
     it->second.remove_after = true;  // the running attempt finishes, then it goes
     return {};

@@ -47,7 +47,7 @@ class QueueManager {
   Status hold(const std::string& id);
   Status release(const std::string& id);
   // Deletes a message without delivery (no DSN).
-  Status remove(const std::string& id);
+  Status remove(const std::string& id, const std::string& reason = "deleted by operator");
   // A message held for a rescan was scanned again and re-spooled as `fresh` (already durable):
   // the old copy goes, the new one is delivered.
   void replace(const std::string& old_id, const MessageMeta& fresh);

@@ -83,6 +83,147 @@ CREATE TABLE protected_names (
   UNIQUE (tenant_id, name)
 );
 )sql"},
+    {5, "tenancy: contracts, accounts, users, security events", R"sql(
+ALTER TABLE tenants ADD COLUMN suspended_outbound BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE tenants ADD COLUMN suspend_reason VARCHAR(255) NOT NULL DEFAULT '';
+ALTER TABLE tenants ADD COLUMN suspended_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE tenants ADD COLUMN contact_name VARCHAR(255) NOT NULL DEFAULT '';
+ALTER TABLE tenants ADD COLUMN contact_email VARCHAR(320) NOT NULL DEFAULT '';
+ALTER TABLE tenants ADD COLUMN contact_phone VARCHAR(64) NOT NULL DEFAULT '';
+ALTER TABLE tenants ADD COLUMN licensed_accounts BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE tenants ADD COLUMN term_start BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE tenants ADD COLUMN term_end BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE tenants ADD COLUMN account_list BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE tenants ADD COLUMN quarantine_days INTEGER NOT NULL DEFAULT 30;
+ALTER TABLE tenants ADD COLUMN tracking_days INTEGER NOT NULL DEFAULT 90;
+ALTER TABLE tenants ADD COLUMN approve_unauthenticated BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE tenants ADD COLUMN user_release VARCHAR(255) NOT NULL DEFAULT 'spam,bulk,blocked,dmarc_fail';
+CREATE TABLE accounts (
+  id INTEGER PRIMARY KEY,
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  display_name VARCHAR(255) NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX accounts_tenant ON accounts (tenant_id);
+CREATE TABLE account_addresses (
+  id INTEGER PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+  address VARCHAR(320) NOT NULL UNIQUE,
+  is_primary BOOLEAN NOT NULL
+);
+CREATE INDEX account_addresses_account ON account_addresses (account_id);
+CREATE TABLE seen_accounts (
+  id INTEGER PRIMARY KEY,
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  address VARCHAR(320) NOT NULL,
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL,
+  UNIQUE (tenant_id, address)
+);
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  name VARCHAR(320) NOT NULL UNIQUE,
+  tenant_id INTEGER REFERENCES tenants (id) ON DELETE CASCADE,
+  role VARCHAR(16) NOT NULL CHECK (role IN ('operator', 'admin', 'auditor', 'user')),
+  account VARCHAR(320) NOT NULL DEFAULT '',
+  password_hash VARCHAR(255) NOT NULL,
+  disabled BOOLEAN NOT NULL DEFAULT FALSE,
+  created_at BIGINT NOT NULL,
+  password_changed_at BIGINT NOT NULL
+);
+CREATE TABLE user_sessions (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  token_hash VARCHAR(128) NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  revoked_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE api_tokens (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  label VARCHAR(255) NOT NULL,
+  token_hash VARCHAR(128) NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE security_events (
+  id INTEGER PRIMARY KEY,
+  ts BIGINT NOT NULL,
+  tenant VARCHAR(63) NOT NULL,
+  kind VARCHAR(64) NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX security_events_tenant ON security_events (tenant, ts);
+)sql"},
+    {6, "policies and sender lists", R"sql(
+CREATE TABLE policies (
+  id INTEGER PRIMARY KEY,
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  level VARCHAR(16) NOT NULL CHECK (level IN ('tenant', 'domain', 'account', 'rules')),
+  target VARCHAR(320) NOT NULL,
+  spec TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (tenant_id, level, target)
+);
+CREATE TABLE sender_lists (
+  id INTEGER PRIMARY KEY,
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  owner VARCHAR(320) NOT NULL,
+  kind VARCHAR(8) NOT NULL CHECK (kind IN ('allow', 'block')),
+  pattern VARCHAR(320) NOT NULL,
+  expires_at BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  created_by VARCHAR(320) NOT NULL,
+  UNIQUE (tenant_id, owner, kind, pattern)
+);
+)sql"},
+    {7, "quarantine index", R"sql(
+CREATE TABLE quarantine (
+  id VARCHAR(32) PRIMARY KEY,
+  tenant VARCHAR(63) NOT NULL,
+  queue_id VARCHAR(64) NOT NULL,
+  recipient VARCHAR(320) NOT NULL,
+  sender VARCHAR(320) NOT NULL,
+  subject TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  client_ip VARCHAR(64) NOT NULL,
+  verdict VARCHAR(16) NOT NULL,
+  score_milli BIGINT NOT NULL,
+  reason VARCHAR(64) NOT NULL,
+  symbols TEXT NOT NULL,
+  path TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  status VARCHAR(16) NOT NULL,
+  acted_at BIGINT NOT NULL DEFAULT 0,
+  acted_by VARCHAR(320) NOT NULL DEFAULT ''
+);
+CREATE INDEX quarantine_tenant ON quarantine (tenant, status, received_at);
+CREATE INDEX quarantine_recipient ON quarantine (recipient, received_at);
+CREATE INDEX quarantine_expiry ON quarantine (status, expires_at);
+CREATE INDEX quarantine_path ON quarantine (path);
+)sql"},
+    {8, "message summaries for tracking search", R"sql(
+CREATE TABLE message_summaries (
+  id INTEGER PRIMARY KEY,
+  queue_id VARCHAR(64) NOT NULL,
+  tenant VARCHAR(63) NOT NULL,
+  ts_us BIGINT NOT NULL,
+  sender VARCHAR(320) NOT NULL,
+  recipients TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  client_ip VARCHAR(64) NOT NULL,
+  verdict VARCHAR(16) NOT NULL,
+  score_milli BIGINT NOT NULL,
+  action VARCHAR(255) NOT NULL
+);
+CREATE INDEX summaries_tenant_ts ON message_summaries (tenant, ts_us);
+CREATE INDEX summaries_queue_id ON message_summaries (queue_id);
+CREATE INDEX summaries_ts ON message_summaries (ts_us);
+)sql"},
 };
 
 }  // namespace

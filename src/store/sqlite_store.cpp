@@ -11,6 +11,7 @@
 
 #include "store/migrations.h"
 #include "store/sqlite_db.h"
+#include "store/sqlite_tenancy.h"
 #include "store/store.h"
 #include "store/validate.h"
 #include "util/clock.h"
@@ -26,7 +27,9 @@ std::string plural(int64_t n, const char* word) { return std::to_string(n) + " "
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(std::unique_ptr<sql::Db> db) : db_(std::move(db)) {}
+  explicit SqliteStore(std::unique_ptr<sql::Db> db) : db_(std::move(db)), tenancy_(make_sqlite_tenancy(*db_, mu_)) {}
+
+  TenancyStore& tenancy() override { return *tenancy_; }
 
   Result<Tenant> create_tenant(const std::string& name, const std::string& display_name) override {
     if (auto st = check_tenant_name(name); !st) return st;
@@ -512,6 +515,7 @@ class SqliteStore final : public Store {
 
   std::mutex mu_;
   std::unique_ptr<sql::Db> db_;
+  std::unique_ptr<TenancyStore> tenancy_;
 };
 
 // Applies pending migrations in one write transaction (safe when several processes open at once).

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/tenancy_store.h"
 #include "util/status.h"
 
 namespace mm::store {
@@ -131,6 +132,10 @@ class Store {
   virtual Status add_protected_name(const std::string& tenant, const std::string& name) = 0;
   virtual Status remove_protected_name(const std::string& tenant, const std::string& name) = 0;
   virtual Result<std::vector<std::string>> list_protected_names(const std::string& tenant) = 0;
+
+  // Tenant contracts, accounts, users, policies, sender lists, quarantine index and message
+  // summaries (store/tenancy_store.h), on the same database.
+  virtual TenancyStore& tenancy() = 0;
 };
 
 // Opens (creating file and parent directories) a SQLite store: WAL mode, busy_timeout 5000 ms,

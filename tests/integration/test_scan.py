@@ -38,6 +38,8 @@ class ScanTest(unittest.TestCase):
         cls.sink = harness.Sink().start()
         cls.gw = harness.Gateway(scan={"reject_score": 40.0})
         cls.gw.add_tenant_domain("acme", "acme.example", cls.sink.port)
+        # This test is about tagging: spam is delivered tagged (the default policy quarantines it).
+        cls.gw.cli("policy", "set", "acme", "spam>=high=reject spam=tag")
         cls.train_dir = tempfile.mkdtemp(prefix="mm-train-")
         for kind, words, spam in (("spam", SPAM_WORDS, 1), ("ham", HAM_WORDS, 0)):
             d = os.path.join(cls.train_dir, kind)
