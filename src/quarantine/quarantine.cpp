@@ -220,7 +220,7 @@ Result<ReleaseResult> Quarantine::release(const tenancy::Scope& s, const std::st
   if (!data) return data.status();
   size_t off = first_field_end(*data);
   auto raw = std::make_shared<const std::string>(data->substr(off));
-  scan::Envelope env{q->client_ip, "", q->sender, {q->recipient}, false, q->tenant};
+  scan::Envelope env{q->client_ip, "", q->sender, {q->recipient}, false, q->tenant, nullptr, {}};
   auto v = rel.rescan(raw, env);
   if (!v) return Status::error("cannot release " + id + " now: " + v.error());
   ReleaseResult out;
