@@ -42,6 +42,8 @@ int recipient_list(const config::Config&, const std::string& domain);
 int scan_files(const config::Config&, const std::vector<std::string>& files, bool json);
 int train(const config::Config&, const std::vector<std::string>& spam, const std::vector<std::string>& ham,
           bool reset);
+// Administrator feedback: learns each message of `files` as spam (or ham) into the stored model.
+int learn(const config::Config&, const std::vector<std::string>& files, bool is_spam);
 
 int track(const config::Config&, const std::string& id, const std::string& recipient, size_t limit, bool json);
 

@@ -42,8 +42,32 @@ Result<ScanSetup> build_engine(const config::Config& c, store::Store& st) {
                std::to_string(s.model->ham_examples()) + " ham examples" +
                (s.model->trained() ? "" : " (untrained: no BAYES symbols until `mailmoat train`)");
   s.engine->add(std::make_unique<classifier::BayesCheck>(s.model));
+  // A trained second stage replaces the hand scores with learnt ones (classifier/stack.h).
+  s.engine->set_rescorer(std::make_shared<classifier::StackRescorer>(s.model));
+  if (s.model->stacked()) s.summary += ", learnt symbol weights";
   if (auto f = s.engine->finalize(); !f) return f;
   return s;
+}
+
+Result<SymbolSource> symbol_source(const config::Config& c) {
+  if (!std::filesystem::is_directory(c.rules_dir))
+    return Status::error("[scan] rules_dir '" + c.rules_dir + "' is not a directory");
+  auto rules = rules::RuleSet::load_dir(c.rules_dir);
+  if (!rules) return Status::error("rules: " + rules.error());
+  auto rc = std::make_shared<rules::RulesCheck>(*rules);
+  rules::HeuristicsOptions hopt;
+  hopt.check_dates = false;
+  auto hc = std::make_shared<rules::HeuristicsCheck>(std::move(hopt));
+  return SymbolSource([rc, hc](const message::Message& m) {
+    scan::Envelope env;
+    std::vector<scan::Symbol> prior, out;
+    scan::Context ctx{m, env, prior};
+    rc->run(ctx, out);
+    hc->run(ctx, out);
+    std::vector<classifier::SymbolHit> hits;
+    for (auto& sym : out) hits.push_back({sym.name, sym.score});
+    return hits;
+  });
 }
 
 }  // namespace mm::cli

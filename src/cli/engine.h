@@ -1,8 +1,10 @@
 // Builds the scan engine from the configuration: the project's rules, the structural heuristics
 // and the statistical classifier (its model persisted in the store as the blob "classifier").
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "classifier/model.h"
 #include "config/config.h"
@@ -21,5 +23,10 @@ struct ScanSetup {
 
 // An error names what failed (a rule file line, a corrupt model).
 Result<ScanSetup> build_engine(const config::Config&, store::Store&);
+
+// The rule and heuristic symbols of a message, as the classifier's second stage learns them
+// (`mailmoat train`): the configured rules_dir, date checks off (example mail is old mail).
+using SymbolSource = std::function<std::vector<classifier::SymbolHit>(const message::Message&)>;
+Result<SymbolSource> symbol_source(const config::Config&);
 
 }  // namespace mm::cli

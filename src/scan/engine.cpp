@@ -146,8 +146,10 @@ Verdict Engine::scan(const message::Message& msg, const Envelope& env,
                      std::chrono::steady_clock::time_point deadline) const {
   auto start = std::chrono::steady_clock::now();
   Verdict v;
+  const bool rescore = rescorer_ && rescorer_->active();
   double remaining = 0;
   for (auto& c : checks_) remaining += c->max_abs_score();
+  if (rescore) remaining = INFINITY;
   for (size_t i = 0; i < checks_.size(); ++i) {
     const Check& c = *checks_[i];
     // Certain? Nothing left can bring the score back under `reject`. (Clean mail runs every check,
@@ -175,7 +177,15 @@ Verdict Engine::scan(const message::Message& msg, const Envelope& env,
     for (size_t k = before; k < v.symbols.size(); ++k) v.score += v.symbols[k].score;
     remaining -= c.max_abs_score();
   }
-  v.cls = classify(v.score, v.symbols);
+  if (rescore && !v.failed) {
+    std::vector<Symbol> own = v.symbols;  // class hints weigh the checks' own scores
+    rescorer_->rescore(v.symbols);
+    v.score = 0;
+    for (auto& s : v.symbols) v.score += s.score;
+    v.cls = classify(v.score, own);
+  } else {
+    v.cls = classify(v.score, v.symbols);
+  }
   v.elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
   return v;
 }
