@@ -2,11 +2,15 @@
 //
 //   accuracy_bench --manifest FILE [--cv K] [--epochs N] [--method bayes|logistic|combined|all]
 //                  [--max-clues N] [--osb N] [--bits N] [--alpha X] [--l1 X] [--l2 X] [--worst N]
+//                  [--rules DIR [--stack-l2 X] [--stack-prior X] [--stack-folds K] [--tag-logit X]]
 //
 // The manifest has one line per message: "train|test <TAB> spam|ham <TAB> group <TAB> path".
 // Default mode: train on the train lines, score the test lines, print a Markdown table per method.
 // --cv K: K-fold cross-validation inside the train lines only (for choosing methods and settings
 // without looking at the test half).
+// --rules DIR: also runs the rules and heuristics (date checks off) and scores the engine's sum two
+// ways: with the hand scores, and with the second stage (Model::fit_stack) fitted on the training
+// part; in --cv mode the stack is fitted inside each training fold (nested out-of-fold scores).
 #include <algorithm>
 #include <chrono>
 #include <cmath>

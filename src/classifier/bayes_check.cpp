@@ -63,10 +63,13 @@ namespace mm::classifier {
 
 void StackRescorer::rescore(std::vector<scan::Symbol>& symbols) const {
   if (!model_) return;
-  for (auto& s : symbols) {
-    if (s.name.rfind("BAYES_", 0) == 0) continue;
-    if (auto w = model_->stacked_symbol_score(s.name)) s.score = std::round(*w * 100.0) / 100.0;
-  }
+  model_->with_stack([&](const Stack* st) {
+    if (!st) return;
+    for (auto& s : symbols) {
+      if (s.name.rfind("BAYES_", 0) == 0) continue;
+      if (auto w = st->symbol(s.name)) s.score = std::round(*w * 100.0) / 100.0;
+    }
+  });
 }
 
 }  // namespace mm::classifier

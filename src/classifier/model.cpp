@@ -309,6 +309,11 @@ std::optional<double> Model::stacked_symbol_score(std::string_view name) const {
   return stack_.symbol(name);
 }
 
+void Model::with_stack(const std::function<void(const Stack*)>& fn) const {
+  std::shared_lock lock(mu_);
+  fn(stack_.fitted && trained_locked() ? &stack_ : nullptr);
+}
+
 Stack Model::stack() const {
   std::shared_lock lock(mu_);
   return stack_;

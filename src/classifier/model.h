@@ -8,6 +8,7 @@
 // threads at once, also while another thread learns (a shared_mutex guards the tables).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -108,6 +109,9 @@ class Model {
   // A symbol's learnt score; nullopt when not stacked or the symbol was never seen in training.
   std::optional<double> stacked_symbol_score(std::string_view name) const;
   Stack stack() const;  // a copy (inspection, benchmarks)
+  // Calls fn with the stack under the model's read lock (one lock for a whole symbol list), or
+  // with nullptr when not stacked.
+  void with_stack(const std::function<void(const Stack*)>& fn) const;
 
   // Spam probability in [0, 1]; 0.5 when the model is untrained.
   double classify(const message::Message& msg) const;

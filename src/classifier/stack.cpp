@@ -49,7 +49,7 @@ double Stack::classifier_part(const StackInputs& in) const {
 }
 
 std::optional<double> Stack::symbol(std::string_view name) const {
-  auto it = w_sym.find(std::string(name));
+  auto it = w_sym.find(name);
   if (it == w_sym.end()) return std::nullopt;
   return it->second;
 }

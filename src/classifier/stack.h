@@ -10,6 +10,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,10 +38,14 @@ struct StackOptions {
 };
 
 struct Stack {
+  struct NameHash {  // lookups by string_view without a copy
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   bool fitted = false;
   double bias = 0;
   StackInputs w_in{};
-  std::unordered_map<std::string, double> w_sym;
+  std::unordered_map<std::string, double, NameHash, std::equal_to<>> w_sym;
   double tag_logit = 0;
 
   // The BAYES_* symbol's score: 5 + bias + w_in . inputs - tag_logit.

@@ -125,13 +125,19 @@ std::vector<std::string> Engine::check_names() const {
 }
 
 Class Engine::classify(double score, const std::vector<Symbol>& symbols) const {
+  return classify_with(score, symbols, nullptr);
+}
+
+Class Engine::classify_with(double score, const std::vector<Symbol>& symbols, const std::vector<double>* own) const {
   // The strongest specific class hint wins over plain spam: malware, then phishing.
   bool malware = false;
   double bulk = 0, phishing = 0;
-  for (auto& s : symbols) {
+  for (size_t i = 0; i < symbols.size(); ++i) {
+    const Symbol& s = symbols[i];
+    const double sc = own ? (*own)[i] : s.score;
     if (s.hint == Class::Malware) malware = true;
-    if (s.hint == Class::Phishing) phishing += std::max(0.0, s.score);
-    if (s.hint == Class::Bulk) bulk += std::max(0.0, s.score) + 0.5;
+    if (s.hint == Class::Phishing) phishing += std::max(0.0, sc);
+    if (s.hint == Class::Bulk) bulk += std::max(0.0, sc) + 0.5;
     if (s.hint == Class::Unscannable && score < thresholds_.tag) return Class::Unscannable;
   }
   if (malware) return Class::Malware;
@@ -178,11 +184,12 @@ Verdict Engine::scan(const message::Message& msg, const Envelope& env,
     remaining -= c.max_abs_score();
   }
   if (rescore && !v.failed) {
-    std::vector<Symbol> own = v.symbols;  // class hints weigh the checks' own scores
+    std::vector<double> own(v.symbols.size());  // class hints weigh the checks' own scores
+    for (size_t i = 0; i < own.size(); ++i) own[i] = v.symbols[i].score;
     rescorer_->rescore(v.symbols);
     v.score = 0;
     for (auto& s : v.symbols) v.score += s.score;
-    v.cls = classify(v.score, own);
+    v.cls = classify_with(v.score, v.symbols, &own);
   } else {
     v.cls = classify(v.score, v.symbols);
   }

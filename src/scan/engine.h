@@ -65,6 +65,8 @@ class Engine {
   Class classify(double score, const std::vector<Symbol>&) const;
 
  private:
+  // classify() with the hint evidence taken from `own` (the checks' scores before rescoring) if given.
+  Class classify_with(double score, const std::vector<Symbol>&, const std::vector<double>* own) const;
   Thresholds thresholds_;
   std::vector<std::unique_ptr<Check>> checks_;  // in run order after finalize()
   bool finalized_ = false;
