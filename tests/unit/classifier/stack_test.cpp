@@ -223,3 +223,31 @@ TEST(Feedback, VerdictChangesAfterFeedbackAndModelIsSaved) {
 
 }  // namespace
 }  // namespace mm::classifier
+
+namespace mm::classifier {
+namespace {
+
+// Models saved before the stack existed (format version 1) still load, without a stack.
+TEST(Stack, Version1BlobStillLoads) {
+  Options opt = small_options();
+  Data d = make_data(opt, 120, 7);
+  Model model(opt);
+  model.train(d.x, d.y, 3);
+  std::string blob = model.serialize();
+  // Version 2 = version 1 + two empty sections (no stack: varint 0; no feedback: varint 0).
+  std::string v1 = blob.substr(0, blob.size() - 8 - 2);
+  v1[4] = 1;
+  v1[5] = 0;
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : v1) h = (h ^ c) * 1099511628211ULL;
+  for (int i = 0; i < 8; ++i) v1.push_back(static_cast<char>((h >> (8 * i)) & 0xff));
+  auto back = Model::deserialize(v1);
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_FALSE(back->stacked());
+  EXPECT_DOUBLE_EQ(back->classify(d.x[0]), model.classify(d.x[0]));
+  v1[6] ^= 1;  // still checksummed
+  EXPECT_FALSE(Model::deserialize(v1));
+}
+
+}  // namespace
+}  // namespace mm::classifier
