@@ -2,11 +2,15 @@
 //
 //   accuracy_bench --manifest FILE [--cv K] [--epochs N] [--method bayes|logistic|combined|all]
 //                  [--max-clues N] [--osb N] [--bits N] [--alpha X] [--l1 X] [--l2 X] [--worst N]
+//                  [--rules DIR [--stack-l2 X] [--stack-prior X] [--stack-folds K] [--tag-logit X]]
 //
 // The manifest has one line per message: "train|test <TAB> spam|ham <TAB> group <TAB> path".
 // Default mode: train on the train lines, score the test lines, print a Markdown table per method.
 // --cv K: K-fold cross-validation inside the train lines only (for choosing methods and settings
 // without looking at the test half).
+// --rules DIR: also runs the rules and heuristics (date checks off) and scores the engine's sum two
+// ways: with the hand scores, and with the second stage (Model::fit_stack) fitted on the training
+// part; in --cv mode the stack is fitted inside each training fold (nested out-of-fold scores).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -25,6 +29,11 @@
 #include "classifier/model.h"
 #include "classifier/tokenizer.h"
 #include "message/message.h"
+#ifdef MM_HAVE_RULES
+#include "rules/heuristics.h"
+#include "rules/rule_set.h"
+#include "rules/rules_check.h"
+#endif
 
 using namespace mm;
 using namespace mm::classifier;
@@ -37,6 +46,7 @@ struct Item {
   std::string group, path;
   std::shared_ptr<const std::string> raw;
   Features features;
+  std::vector<SymbolHit> symbols;  // rules + heuristics (--rules), date checks off
 };
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -132,6 +142,56 @@ std::vector<Scored> score_all(Model& model, Method method, const std::vector<con
   return out;
 }
 
+double round2(double x) { return std::round(x * 100.0) / 100.0; }
+
+// The engine's score as `mailmoat scan` sums it: hand scores, or the stack's learnt ones.
+double engine_score(const Model& model, const Item& it, bool stacked, double* p_out) {
+  Explanation e;
+  double total = 0;
+  if (stacked) {
+    auto c = model.stacked_classifier_score(it.features, &e);
+    total = round2(c.value_or(0));
+    for (const auto& s : it.symbols) total += round2(model.stacked_symbol_score(s.name).value_or(s.hand_score));
+  } else {
+    e = model.explain(it.features);
+    total = round2(bayes_score(e.probability).score);
+    for (const auto& s : it.symbols) total += s.hand_score;
+  }
+  if (p_out) *p_out = e.probability;
+  return total;
+}
+
+std::vector<Scored> score_engine(const Model& model, const std::vector<const Item*>& items, bool stacked) {
+  std::vector<Scored> out;
+  for (const Item* it : items) {
+    double p = 0;
+    double sc = engine_score(model, *it, stacked, &p);
+    out.push_back({sc, sc >= 5.0 ? 1.0 : 0.0, it->spam, it});  // p: 1 at or above the tag threshold
+  }
+  return out;
+}
+
+void print_engine_rows(const char* title, const std::vector<std::pair<std::string, std::vector<Scored>>>& rows) {
+  std::printf("\n| %s | ham FPR at score >= 5 | recall at score >= 5 | recall @FPR<=0.1%% | recall @FPR<=0.01%% | AUC |\n|---|---|---|---|---|---|\n", title);
+  for (const auto& [name, s] : rows) {
+    Metrics m = measure(s);
+    std::printf("| %s | %s | %s | %s | %s | %.5f |\n", name.c_str(), pct(m.fp_half, m.ham).c_str(),
+                pct(static_cast<double>(m.tp_half) / static_cast<double>(m.spam)).c_str(), pct(m.recall_fpr_01).c_str(),
+                pct(m.recall_fpr_001).c_str(), m.auc);
+  }
+}
+
+std::string symbol_list(const Model& model, const Item& it, bool stacked) {
+  std::string out;
+  for (const auto& s : it.symbols) {
+    char buf[96];
+    double v = stacked ? model.stacked_symbol_score(s.name).value_or(s.hand_score) : s.hand_score;
+    std::snprintf(buf, sizeof buf, "%s%s(%.2f)", out.empty() ? "" : ",", s.name.c_str(), v);
+    out += buf;
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -139,6 +199,8 @@ int main(int argc, char** argv) {
   int cv = 0, epochs = 20;
   size_t worst = 10;
   std::string method_arg = "all";
+  std::string rules_dir;
+  StackOptions so;
   Options opt;
   opt.min_examples = 1;
   for (int i = 1; i < argc; ++i) {
@@ -163,6 +225,11 @@ int main(int argc, char** argv) {
     else if (a == "--l2") opt.l2 = std::stod(next());
     else if (a == "--bayes-weight") opt.bayes_weight = std::stod(next());
     else if (a == "--worst") worst = std::stoul(next());
+    else if (a == "--rules") rules_dir = next();
+    else if (a == "--stack-l2") so.l2 = std::stod(next());
+    else if (a == "--stack-prior") so.prior_scale = std::stod(next());
+    else if (a == "--stack-folds") so.folds = std::stoi(next());
+    else if (a == "--tag-logit") so.tag_logit = std::stod(next());
     else {
       std::cerr << "unknown argument " << a << "\n";
       return 2;
@@ -215,6 +282,40 @@ int main(int argc, char** argv) {
   t0 = Clock::now();
   for (size_t i = 0; i < items.size(); ++i) items[i].features = extract(*parsed[i], opt.tokenizer);
   double extract_s = seconds_since(t0);
+  if (!rules_dir.empty()) {
+#ifdef MM_HAVE_RULES
+    auto rs = rules::RuleSet::load_dir(rules_dir);
+    if (!rs) {
+      std::cerr << "rules: " << rs.error() << "\n";
+      return 1;
+    }
+    rules::RulesCheck rc(*rs);
+    rules::HeuristicsOptions hopt;
+    hopt.check_dates = false;
+    rules::HeuristicsCheck hc(hopt);
+    double rules_s = 0, heur_s = 0;
+    for (size_t i = 0; i < items.size(); ++i) {
+      scan::Envelope env;
+      std::vector<scan::Symbol> prior, out;
+      scan::Context ctx{*parsed[i], env, prior};
+      auto t1 = Clock::now();
+      rc.run(ctx, out);
+      auto t2 = Clock::now();
+      hc.run(ctx, out);
+      rules_s += std::chrono::duration<double>(t2 - t1).count();
+      heur_s += seconds_since(t2);
+      for (auto& sym : out) items[i].symbols.push_back({sym.name, sym.score});
+    }
+    // Per-check cost (one thread): what running the checks in parallel could save per message.
+    double n = static_cast<double>(items.size());
+    std::printf("per message (1 thread, %zu messages): rules %.0f us, heuristics %.0f us, tokenize %.0f us, parse %.0f us\n\n",
+                items.size(), 1e6 * rules_s / n, 1e6 * heur_s / n, 1e6 * extract_s / n, 1e6 * parse_s / n);
+#else
+    std::cerr << "--rules: built without the rules module\n";
+    return 2;
+#endif
+  }
+  so.epochs = epochs;
   parsed.clear();
 
   std::vector<const Item*> train, test;
@@ -238,6 +339,7 @@ int main(int argc, char** argv) {
     std::mt19937_64 rng(7);
     std::shuffle(shuffled.begin(), shuffled.end(), rng);
     std::vector<std::vector<Scored>> pooled(methods.size());
+    std::vector<Scored> hand_pool, stack_pool;
     for (int f = 0; f < cv; ++f) {
       std::vector<const Item*> tr, va;
       for (size_t i = 0; i < shuffled.size(); ++i) (static_cast<int>(i % static_cast<size_t>(cv)) == f ? va : tr).push_back(shuffled[i]);
@@ -246,6 +348,45 @@ int main(int argc, char** argv) {
         auto s = score_all(model, methods[k], va);
         pooled[k].insert(pooled[k].end(), s.begin(), s.end());
       }
+      if (!rules_dir.empty()) {
+        model.set_method(Method::Combined);
+        auto s = score_engine(model, va, false);
+        hand_pool.insert(hand_pool.end(), s.begin(), s.end());
+        std::vector<Features> xs;
+        std::vector<bool> ys;
+        std::vector<std::vector<SymbolHit>> syms;
+        for (const Item* it : tr) xs.push_back(it->features), ys.push_back(it->spam), syms.push_back(it->symbols);
+        model.fit_stack(xs, ys, syms, so);
+        s = score_engine(model, va, true);
+        stack_pool.insert(stack_pool.end(), s.begin(), s.end());
+      }
+    }
+    if (!rules_dir.empty()) {
+      print_engine_rows("engine (CV on train)", {{"hand scores", hand_pool}, {"stacked", stack_pool}});
+      // Where the stacked threshold would sit for a given CV ham FPR.
+      std::vector<double> hs;
+      for (const auto& x : stack_pool)
+        if (!x.spam) hs.push_back(x.score);
+      std::sort(hs.rbegin(), hs.rend());
+      for (size_t k : {0, 1, 2, 3, 4, 5, 6, 8, 10})
+        if (k < hs.size()) {
+          size_t tp = 0, ns = 0;
+          for (const auto& x : stack_pool)
+            if (x.spam) ns++, tp += x.score > hs[k];
+          std::printf("  above ham #%zu (score %.2f): recall %.2f%%\n", k + 1, hs[k], 100.0 * tp / ns);
+        }
+      std::vector<Scored> hams, spams;
+      for (const auto& x : stack_pool) (x.spam ? spams : hams).push_back(x);
+      std::sort(hams.begin(), hams.end(), [](const Scored& a, const Scored& b) { return a.score > b.score; });
+      std::sort(spams.begin(), spams.end(), [](const Scored& a, const Scored& b) { return a.score < b.score; });
+      std::printf("\nstacked, CV worst ham / worst spam:\n");
+      for (size_t i = 0; i < std::min(worst, hams.size()); ++i)
+        std::printf("  ham  %-12s %s %.2f\n", hams[i].item->group.c_str(),
+                    hams[i].item->path.substr(hams[i].item->path.rfind('/') + 1).c_str(), hams[i].score);
+      for (size_t i = 0; i < std::min(worst, spams.size()); ++i)
+        std::printf("  spam %-12s %s %.2f\n", spams[i].item->group.c_str(),
+                    spams[i].item->path.substr(spams[i].item->path.rfind('/') + 1).c_str(), spams[i].score);
+      return 0;
     }
     std::cout << "| method (" << cv << "-fold CV on train) | ham FPR p>=0.5 | recall p>=0.5 | recall @FPR<=0.1% | recall @FPR<=0.01% | AUC |\n|---|---|---|---|---|---|\n";
     for (size_t k = 0; k < methods.size(); ++k) {
@@ -304,6 +445,35 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < std::min(worst, hams.size()); ++i) {
       std::string name = hams[i].item->path.substr(hams[i].item->path.rfind('/') + 1);
       std::printf("| %s | %s | %.4f | %.2f |\n", name.c_str(), hams[i].item->group.c_str(), hams[i].p, hams[i].score);
+    }
+  }
+
+  if (!rules_dir.empty()) {
+    model.set_method(Method::Combined);
+    auto hand = score_engine(model, test, false);
+    std::vector<Features> xs;
+    std::vector<bool> ys;
+    std::vector<std::vector<SymbolHit>> syms;
+    for (const Item* it : train) xs.push_back(it->features), ys.push_back(it->spam), syms.push_back(it->symbols);
+    auto ts = Clock::now();
+    model.fit_stack(xs, ys, syms, so);
+    double stack_s = seconds_since(ts);
+    auto stacked = score_engine(model, test, true);
+    print_engine_rows("engine on TEST", {{"hand scores", hand}, {"stacked", stacked}});
+    Stack st = model.stack();
+    std::printf("\nstack fitted in %.1f s: bias %.3f, inputs %.3f %.3f %.3f, %zu symbols\n", stack_s, st.bias, st.w_in[0],
+                st.w_in[1], st.w_in[2], st.w_sym.size());
+    std::vector<Scored> hams, spams;
+    for (const auto& x : stacked) (x.spam ? spams : hams).push_back(x);
+    std::sort(hams.begin(), hams.end(), [](const Scored& a, const Scored& b) { return a.score > b.score; });
+    std::sort(spams.begin(), spams.end(), [](const Scored& a, const Scored& b) { return a.score < b.score; });
+    for (auto [label, v] : {std::pair{"ham", &hams}, std::pair{"spam", &spams}}) {
+      std::printf("\nstacked, worst TEST %s:\n", label);
+      for (size_t i = 0; i < std::min(worst, v->size()); ++i) {
+        const Item& it = *(*v)[i].item;
+        std::printf("  %s %-12s %s %.2f bayes=%.2f %s\n", label, it.group.c_str(), it.path.substr(it.path.rfind('/') + 1).c_str(),
+                    (*v)[i].score, model.stacked_classifier_score(it.features).value_or(0), symbol_list(model, it, true).c_str());
+      }
     }
   }
 

@@ -27,7 +27,21 @@ void BayesCheck::run(const scan::Context& ctx, std::vector<scan::Symbol>& out) c
   if (!model_ || !model_->trained()) return;
   double p;
   try {
-    p = model_->classify(ctx.msg);
+    Features f = extract(ctx.msg, model_->options().tokenizer);
+    Explanation e;
+    if (auto stacked = model_->stacked_classifier_score(f, &e)) {
+      char detail[96];
+      std::snprintf(detail, sizeof detail, "probability %.3f (bayes %.3f, logistic %.3f), learnt weight", e.probability,
+                    e.bayes, e.logistic);
+      scan::Symbol s;
+      s.score = std::round(*stacked * 100.0) / 100.0;
+      s.name = s.score > 0 ? "BAYES_SPAM" : "BAYES_HAM";
+      s.detail = detail;
+      s.hint = s.score > 0 ? scan::Class::Spam : scan::Class::Clean;
+      out.push_back(std::move(s));
+      return;
+    }
+    p = model_->classify(f);
   } catch (...) {
     return;  // must not throw; an allocation failure just means no opinion
   }
@@ -41,6 +55,21 @@ void BayesCheck::run(const scan::Context& ctx, std::vector<scan::Symbol>& out) c
   s.detail = detail;
   s.hint = s.score > 0 ? scan::Class::Spam : scan::Class::Clean;
   out.push_back(std::move(s));
+}
+
+}  // namespace mm::classifier
+
+namespace mm::classifier {
+
+void StackRescorer::rescore(std::vector<scan::Symbol>& symbols) const {
+  if (!model_) return;
+  model_->with_stack([&](const Stack* st) {
+    if (!st) return;
+    for (auto& s : symbols) {
+      if (s.name.rfind("BAYES_", 0) == 0) continue;
+      if (auto w = st->symbol(s.name)) s.score = std::round(*w * 100.0) / 100.0;
+    }
+  });
 }
 
 }  // namespace mm::classifier

@@ -1,5 +1,7 @@
 // The classifier as a scan check: "bayes" emits BAYES_SPAM or BAYES_HAM scaled by the model's
 // spam probability, and nothing at all while the model is untrained (too few examples).
+// With a fitted stack (stack.h) the symbol's score is the stack's classifier part instead, and
+// StackRescorer gives the other checks' symbols their learnt weights (engine's Rescorer).
 #pragma once
 #include <memory>
 #include <string>
@@ -7,6 +9,7 @@
 
 #include "classifier/model.h"
 #include "scan/check.h"
+#include "scan/engine.h"
 
 namespace mm::classifier {
 
@@ -29,6 +32,17 @@ class BayesCheck : public scan::Check {
   std::string name() const override { return "bayes"; }
   double max_abs_score() const override { return 10.0; }
   void run(const scan::Context& ctx, std::vector<scan::Symbol>& out) const override;
+
+ private:
+  std::shared_ptr<const Model> model_;
+};
+
+class StackRescorer : public scan::Rescorer {
+ public:
+  explicit StackRescorer(std::shared_ptr<const Model> model) : model_(std::move(model)) {}
+  bool active() const override { return model_ && model_->stacked(); }
+  // Every symbol the stack learnt (all but BAYES_*) gets its weight as score, rounded to 0.01.
+  void rescore(std::vector<scan::Symbol>& symbols) const override;
 
  private:
   std::shared_ptr<const Model> model_;

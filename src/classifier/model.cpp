@@ -85,6 +85,15 @@ class Reader {
     pos_ += sizeof(T);
     return v;
   }
+  std::string bytes(size_t n) {
+    if (left() < n) {
+      ok_ = false;
+      return {};
+    }
+    std::string out(s_.substr(pos_, n));
+    pos_ += n;
+    return out;
+  }
   uint64_t varint() {
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -129,6 +138,9 @@ Model::Model(Model&& other) noexcept {
   bayes_ = std::move(other.bayes_);
   z_ = std::move(other.z_);
   n_ = std::move(other.n_);
+  stack_ = std::move(other.stack_);
+  feedback_ = std::move(other.feedback_);
+  feedback_order_ = std::move(other.feedback_order_);
 }
 
 Model& Model::operator=(Model&& other) noexcept {
@@ -140,6 +152,9 @@ Model& Model::operator=(Model&& other) noexcept {
   bayes_ = std::move(other.bayes_);
   z_ = std::move(other.z_);
   n_ = std::move(other.n_);
+  stack_ = std::move(other.stack_);
+  feedback_ = std::move(other.feedback_);
+  feedback_order_ = std::move(other.feedback_order_);
   return *this;
 }
 
@@ -152,6 +167,10 @@ void Model::learn(const message::Message& msg, bool is_spam) { learn(extract(msg
 
 void Model::learn(const Features& f, bool is_spam) {
   std::unique_lock lock(mu_);
+  learn_locked(f, is_spam);
+}
+
+void Model::learn_locked(const Features& f, bool is_spam) {
   (is_spam ? nspam_ : nham_)++;
   for (uint64_t h : f.hashes) {
     Counts& c = bayes_[h];
@@ -163,6 +182,10 @@ void Model::learn(const Features& f, bool is_spam) {
 
 void Model::unlearn(const Features& f, bool was_spam) {
   std::unique_lock lock(mu_);
+  unlearn_locked(f, was_spam);
+}
+
+void Model::unlearn_locked(const Features& f, bool was_spam) {
   uint64_t& n = was_spam ? nspam_ : nham_;
   if (n == 0) return;
   --n;
@@ -175,9 +198,43 @@ void Model::unlearn(const Features& f, bool was_spam) {
   }
 }
 
-void Model::train(const std::vector<Features>& examples, const std::vector<bool>& is_spam, int epochs) {
+Feedback Model::learn_feedback(const Features& f, bool is_spam) {
+  uint64_t digest = 1469598103934665603ULL;
+  for (uint64_t h : f.hashes) digest = (digest ^ h) * 1099511628211ULL;
   std::unique_lock lock(mu_);
-  for (size_t i = 0; i < examples.size(); ++i) {
+  auto it = feedback_.find(digest);
+  if (it != feedback_.end()) {
+    if (it->second == is_spam) return Feedback::AlreadyLearned;
+    unlearn_locked(f, it->second);
+    it->second = is_spam;
+    learn_locked(f, is_spam);
+    return Feedback::Relearned;
+  }
+  if (feedback_order_.size() >= kFeedbackMemory) {
+    feedback_.erase(feedback_order_.front());
+    feedback_order_.erase(feedback_order_.begin());
+  }
+  feedback_.emplace(digest, is_spam);
+  feedback_order_.push_back(digest);
+  learn_locked(f, is_spam);
+  return Feedback::Learned;
+}
+
+size_t Model::feedback_messages() const {
+  std::shared_lock lock(mu_);
+  return feedback_.size();
+}
+
+void Model::train(const std::vector<Features>& examples, const std::vector<bool>& is_spam, int epochs) {
+  std::vector<size_t> all(examples.size());
+  std::iota(all.begin(), all.end(), 0);
+  std::unique_lock lock(mu_);
+  train_locked(examples, is_spam, all, epochs);
+}
+
+void Model::train_locked(const std::vector<Features>& examples, const std::vector<bool>& is_spam,
+                         const std::vector<size_t>& which, int epochs) {
+  for (size_t i : which) {
     (is_spam[i] ? nspam_ : nham_)++;
     for (uint64_t h : examples[i].hashes) {
       Counts& c = bayes_[h];
@@ -185,13 +242,85 @@ void Model::train(const std::vector<Features>& examples, const std::vector<bool>
       else ++c.ham;
     }
   }
-  std::vector<size_t> order(examples.size());
-  std::iota(order.begin(), order.end(), 0);
+  std::vector<size_t> order = which;
   std::mt19937_64 rng(42);
   for (int e = 0; e < epochs; ++e) {
     std::shuffle(order.begin(), order.end(), rng);
     for (size_t i : order) ftrl_update_locked(examples[i], is_spam[i]);
   }
+}
+
+void Model::fit_stack(const std::vector<Features>& examples, const std::vector<bool>& is_spam,
+                      const std::vector<std::vector<SymbolHit>>& symbols, const StackOptions& so) {
+  const size_t n = examples.size();
+  size_t nspam = static_cast<size_t>(std::count(is_spam.begin(), is_spam.end(), true));
+  const int folds = std::max(2, so.folds);
+  if (symbols.size() != n || is_spam.size() != n || nspam < so.min_examples || n - nspam < so.min_examples) {
+    std::unique_lock lock(mu_);
+    stack_ = Stack{};
+    return;
+  }
+  // Folds by a fixed shuffle, stratified by label.
+  std::vector<size_t> fold(n);
+  {
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(11);
+    std::shuffle(order.begin(), order.end(), rng);
+    size_t ks = 0, kh = 0;
+    for (size_t i : order) fold[i] = (is_spam[i] ? ks++ : kh++) % static_cast<size_t>(folds);
+  }
+  Options fo = options();
+  fo.min_examples = 1;
+  std::vector<StackInputs> inputs(n);
+  for (int f = 0; f < folds; ++f) {
+    std::vector<size_t> tr;
+    for (size_t i = 0; i < n; ++i)
+      if (fold[i] != static_cast<size_t>(f)) tr.push_back(i);
+    Model sub(fo);
+    {
+      std::unique_lock lock(sub.mu_);
+      sub.train_locked(examples, is_spam, tr, so.epochs);
+    }
+    for (size_t i = 0; i < n; ++i)
+      if (fold[i] == static_cast<size_t>(f)) inputs[i] = sub.explain(examples[i]).stack_inputs();
+  }
+  Stack st = classifier::fit_stack(inputs, symbols, is_spam, so);
+  std::unique_lock lock(mu_);
+  stack_ = std::move(st);
+}
+
+bool Model::stacked() const {
+  std::shared_lock lock(mu_);
+  return stack_.fitted && trained_locked();
+}
+
+std::optional<double> Model::stacked_classifier_score(const Features& f, Explanation* e) const {
+  std::shared_lock lock(mu_);
+  if (!stack_.fitted || !trained_locked()) return std::nullopt;
+  Explanation x = explain_locked(f);
+  if (e) *e = x;
+  return stack_.classifier_part(x.stack_inputs());
+}
+
+std::optional<double> Model::stacked_symbol_score(std::string_view name) const {
+  std::shared_lock lock(mu_);
+  if (!stack_.fitted || !trained_locked()) return std::nullopt;
+  return stack_.symbol(name);
+}
+
+void Model::with_stack(const std::function<void(const Stack*)>& fn) const {
+  std::shared_lock lock(mu_);
+  fn(stack_.fitted && trained_locked() ? &stack_ : nullptr);
+}
+
+Stack Model::stack() const {
+  std::shared_lock lock(mu_);
+  return stack_;
+}
+
+StackInputs Explanation::stack_inputs() const {
+  return {logit(std::clamp(bayes, 1e-4, 1 - 1e-4)), margin, std::clamp(bayes_chi, -100.0, 100.0) / 10.0};
 }
 
 float Model::weight(size_t i) const {
@@ -269,6 +398,8 @@ Explanation Model::explain_locked(const Features& f) const {
   e.bayes = bayes_locked(f, &bscore);
   double margin = logistic_margin_locked(f);
   e.logistic = sigmoid(margin);
+  e.margin = margin;
+  e.bayes_chi = bscore;
   switch (opt_.method) {
     case Method::Bayes:
       e.probability = e.bayes;
@@ -368,6 +499,26 @@ std::string Model::serialize() const {
     w.fixed<float>(z_[i]);
     w.fixed<float>(n_[i]);
   }
+  // Version 2: the stack, then the feedback memory.
+  w.varint(stack_.fitted ? 1 : 0);
+  if (stack_.fitted) {
+    w.fixed<double>(stack_.bias);
+    for (double x : stack_.w_in) w.fixed<double>(x);
+    w.fixed<double>(stack_.tag_logit);
+    std::vector<std::pair<std::string, double>> syms(stack_.w_sym.begin(), stack_.w_sym.end());
+    std::sort(syms.begin(), syms.end());
+    w.varint(syms.size());
+    for (const auto& [name, weight] : syms) {
+      w.varint(name.size());
+      w.raw(name.data(), name.size());
+      w.fixed<double>(weight);
+    }
+  }
+  w.varint(feedback_order_.size());
+  for (uint64_t d : feedback_order_) {
+    w.fixed<uint64_t>(d);
+    w.fixed<uint8_t>(feedback_.at(d) ? 1 : 0);
+  }
   w.fixed<uint64_t>(fnv1a(w.out));
   return std::move(w.out);
 }
@@ -382,7 +533,7 @@ Result<Model> Model::deserialize(std::string_view blob) {
   }
   Reader r(blob.substr(4, blob.size() - 12));
   auto version = r.fixed<uint16_t>();
-  if (version != kFormatVersion)
+  if (version != 1 && version != kFormatVersion)
     return Status::error("classifier model: unsupported format version " + std::to_string(version));
   Options opt;
   auto method = r.fixed<uint8_t>();
@@ -427,6 +578,32 @@ Result<Model> Model::deserialize(std::string_view blob) {
     if (idx >= m.z_.size()) return Status::error("classifier model: weight index out of range");
     m.z_[idx] = r.fixed<float>();
     m.n_[idx] = r.fixed<float>();
+  }
+  if (version >= 2 && r.ok()) {
+    uint64_t fitted = r.varint();
+    if (fitted > 1) return Status::error("classifier model: bad stack flag");
+    if (fitted) {
+      m.stack_.fitted = true;
+      m.stack_.bias = r.fixed<double>();
+      for (double& x : m.stack_.w_in) x = r.fixed<double>();
+      m.stack_.tag_logit = r.fixed<double>();
+      uint64_t count = r.varint();
+      if (!r.ok() || count > r.left()) return Status::error("classifier model: bad stack size");
+      for (uint64_t i = 0; i < count && r.ok(); ++i) {
+        uint64_t len = r.varint();
+        if (!r.ok() || len > 256 || len > r.left()) return Status::error("classifier model: bad symbol name");
+        std::string name = r.bytes(static_cast<size_t>(len));
+        m.stack_.w_sym[name] = r.fixed<double>();
+      }
+    }
+    uint64_t count = r.varint();
+    if (!r.ok() || count > r.left() / 9 || count > kFeedbackMemory)
+      return Status::error("classifier model: bad feedback memory size");
+    for (uint64_t i = 0; i < count && r.ok(); ++i) {
+      uint64_t d = r.fixed<uint64_t>();
+      bool spam = r.fixed<uint8_t>() != 0;
+      if (m.feedback_.emplace(d, spam).second) m.feedback_order_.push_back(d);
+    }
   }
   if (!r.ok() || r.left() != 0) return Status::error("classifier model: truncated or trailing data");
   return Result<Model>(std::move(m));

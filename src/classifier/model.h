@@ -8,13 +8,16 @@
 // threads at once, also while another thread learns (a shared_mutex guards the tables).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "classifier/stack.h"
 #include "classifier/tokenizer.h"
 #include "message/message.h"
 #include "util/status.h"
@@ -51,6 +54,17 @@ struct Explanation {
   double probability = 0.5;
   double bayes = 0.5, logistic = 0.5;
   double score = 0;  // continuous ranking score (log-odds-like; higher = spammier)
+  double margin = 0;     // the logistic learner's raw log-odds
+  double bayes_chi = 0;  // ln Q(ham) - ln Q(spam) of the chi-square combining
+  // The second stage's inputs: clamped Bayes log-odds, the FTRL margin, the chi-square score / 10.
+  StackInputs stack_inputs() const;
+};
+
+// What learn_feedback() did with a message.
+enum class Feedback : uint8_t {
+  Learned,         // new message: learnt with this label
+  Relearned,       // learnt earlier with the other label: that was undone, this one learnt
+  AlreadyLearned,  // learnt earlier with this label: nothing changed
 };
 
 class Model {
@@ -76,6 +90,29 @@ class Model {
   // `epochs` passes in a deterministic shuffled order.
   void train(const std::vector<Features>& examples, const std::vector<bool>& is_spam, int epochs = 20);
 
+  // Administrator feedback: learns one message as spam or ham, remembering it (by a digest of its
+  // features, so verdict headers added later do not matter) so that reporting it again is a no-op
+  // and reporting it with the other label corrects the first report. Remembers the last
+  // kFeedbackMemory messages.
+  Feedback learn_feedback(const Features& f, bool is_spam);
+  static constexpr size_t kFeedbackMemory = 100000;
+  size_t feedback_messages() const;
+
+  // The second stage (stack.h): trains `folds` models on the other folds of the examples, scores
+  // each held-out fold with them, and fits the stack on those out-of-fold scores and the symbols.
+  // The model's own tables are not touched (train() them on the same examples).
+  void fit_stack(const std::vector<Features>& examples, const std::vector<bool>& is_spam,
+                 const std::vector<std::vector<SymbolHit>>& symbols, const StackOptions& opt);
+  bool stacked() const;  // a fitted stack and a trained model
+  // The BAYES_* score under the stack (classifier part); nullopt when not stacked.
+  std::optional<double> stacked_classifier_score(const Features& f, Explanation* e = nullptr) const;
+  // A symbol's learnt score; nullopt when not stacked or the symbol was never seen in training.
+  std::optional<double> stacked_symbol_score(std::string_view name) const;
+  Stack stack() const;  // a copy (inspection, benchmarks)
+  // Calls fn with the stack under the model's read lock (one lock for a whole symbol list), or
+  // with nullptr when not stacked.
+  void with_stack(const std::function<void(const Stack*)>& fn) const;
+
   // Spam probability in [0, 1]; 0.5 when the model is untrained.
   double classify(const message::Message& msg) const;
   double classify(const Features& f) const;
@@ -90,7 +127,8 @@ class Model {
   // keys, delta + varint coded) and the non-zero FTRL state; a checksum at the end.
   std::string serialize() const;
   static Result<Model> deserialize(std::string_view blob);
-  static constexpr uint16_t kFormatVersion = 1;
+  // Version 2 adds the stack and the feedback memory; version 1 blobs still load (no stack).
+  static constexpr uint16_t kFormatVersion = 2;
 
  private:
   struct Counts {
@@ -99,6 +137,10 @@ class Model {
   double bayes_locked(const Features& f, double* score) const;
   double logistic_margin_locked(const Features& f) const;
   void ftrl_update_locked(const Features& f, bool is_spam);
+  void train_locked(const std::vector<Features>& examples, const std::vector<bool>& is_spam,
+                    const std::vector<size_t>& which, int epochs);
+  void learn_locked(const Features& f, bool is_spam);
+  void unlearn_locked(const Features& f, bool was_spam);
   Explanation explain_locked(const Features& f) const;
   bool trained_locked() const;
   float weight(size_t i) const;
@@ -108,6 +150,9 @@ class Model {
   uint64_t nspam_ = 0, nham_ = 0;
   std::unordered_map<uint64_t, Counts> bayes_;
   std::vector<float> z_, n_;  // FTRL state, 2^hash_bits + 1 (last: bias)
+  Stack stack_;
+  std::unordered_map<uint64_t, bool> feedback_;  // feature digest -> learnt as spam
+  std::vector<uint64_t> feedback_order_;          // oldest first
 };
 
 }  // namespace mm::classifier

@@ -44,6 +44,8 @@ int recipient_list(const config::Config&, const std::string& domain);
 int scan_files(const config::Config&, const std::vector<std::string>& files, bool json, const std::string& tenant = "");
 int train(const config::Config&, const std::vector<std::string>& spam, const std::vector<std::string>& ham,
           bool reset);
+// Administrator feedback: learns each message of `files` as spam (or ham) into the stored model.
+int learn(const config::Config&, const std::vector<std::string>& files, bool is_spam);
 
 // Link block lists (tenant "" = the operator's) and protected names (phish_commands.cpp).
 int urllist(const config::Config&, const std::string& action, const std::string& tenant, const std::string& entry);  // add|remove|list

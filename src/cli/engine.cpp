@@ -96,6 +96,46 @@ Status add_malware_checks(const config::Config& c, scan::Engine& engine, std::st
   return {};
 }
 
+namespace {
+
+// The links and phishing checks of [links] (enabled), as the engine and the training symbols use them.
+struct LinkChecks {
+  std::unique_ptr<scan::Check> links, phish;
+  std::string summary;
+};
+
+Result<LinkChecks> link_checks(const config::Config& c) {
+  LinkChecks out;
+  std::filesystem::path data = c.links_data_dir.empty() ? std::filesystem::path(c.rules_dir) / "links"
+                                                        : std::filesystem::path(c.links_data_dir);
+  links::LinksOptions lopt;
+  auto shorteners = links::read_list_file(data / "shorteners.txt");
+  if (!shorteners) return Status::error("[links] " + shorteners.error());
+  lopt.shorteners = std::make_shared<links::DomainSet>(*shorteners);
+  if (!c.url_blocklist_file.empty()) {
+    auto f = std::make_shared<links::FileDomainSet>(c.url_blocklist_file);
+    if (!f->last_error().empty()) return Status::error("[links] blocklist_file: " + f->last_error());
+    lopt.operator_file = std::move(f);
+  }
+  for (auto& z : c.uri_dnsbl_zones) lopt.zones.push_back({z});
+  lopt.resolver = uri_dns_resolver();  // null until the DNS module provides one: the zones are then unused
+  lopt.max_dns_queries = static_cast<size_t>(c.uri_dnsbl_max_queries);
+  lopt.dns_timeout = std::chrono::milliseconds(c.uri_dnsbl_timeout_ms);
+  bool has_resolver = lopt.resolver != nullptr;
+  out.links = std::make_unique<links::LinksCheck>(std::move(lopt));
+  auto pdata = phish::load_data(data);
+  if (!pdata) return Status::error("[links] " + pdata.error());
+  phish::PhishOptions popt;
+  popt.data = *pdata;
+  out.phish = std::make_unique<phish::PhishCheck>(std::move(popt));
+  out.summary = ", links and phishing: " + std::to_string((*pdata)->brands.size()) + " brands, " +
+                std::to_string(shorteners->size()) + " shorteners" +
+                (c.uri_dnsbl_zones.empty() ? "" : has_resolver ? ", URI DNS lists on" : ", URI DNS lists configured but no resolver yet");
+  return out;
+}
+
+}  // namespace
+
 Result<ScanSetup> build_engine(const config::Config& c, store::Store& st) {
   ScanSetup s;
   scan::Thresholds t;
@@ -121,30 +161,11 @@ Result<ScanSetup> build_engine(const config::Config& c, store::Store& st) {
   s.engine->add(std::make_unique<rules::HeuristicsCheck>(std::move(hopt)));
 
   if (c.links_enabled) {
-    std::filesystem::path data = c.links_data_dir.empty() ? std::filesystem::path(c.rules_dir) / "links"
-                                                          : std::filesystem::path(c.links_data_dir);
-    links::LinksOptions lopt;
-    auto shorteners = links::read_list_file(data / "shorteners.txt");
-    if (!shorteners) return Status::error("[links] " + shorteners.error());
-    lopt.shorteners = std::make_shared<links::DomainSet>(*shorteners);
-    if (!c.url_blocklist_file.empty()) {
-      auto f = std::make_shared<links::FileDomainSet>(c.url_blocklist_file);
-      if (!f->last_error().empty()) return Status::error("[links] blocklist_file: " + f->last_error());
-      lopt.operator_file = std::move(f);
-    }
-    for (auto& z : c.uri_dnsbl_zones) lopt.zones.push_back({z});
-    lopt.resolver = uri_dns_resolver();  // null until the DNS module provides one: the zones are then unused
-    lopt.max_dns_queries = static_cast<size_t>(c.uri_dnsbl_max_queries);
-    lopt.dns_timeout = std::chrono::milliseconds(c.uri_dnsbl_timeout_ms);
-    s.engine->add(std::make_unique<links::LinksCheck>(std::move(lopt)));
-    auto pdata = phish::load_data(data);
-    if (!pdata) return Status::error("[links] " + pdata.error());
-    phish::PhishOptions popt;
-    popt.data = *pdata;
-    s.engine->add(std::make_unique<phish::PhishCheck>(std::move(popt)));
-    s.summary += ", links and phishing: " + std::to_string((*pdata)->brands.size()) + " brands, " +
-                 std::to_string(shorteners->size()) + " shorteners" +
-                 (c.uri_dnsbl_zones.empty() ? "" : lopt.resolver ? ", URI DNS lists on" : ", URI DNS lists configured but no resolver yet");
+    auto lc = link_checks(c);
+    if (!lc) return lc.status();
+    s.engine->add(std::move(lc->links));
+    s.engine->add(std::move(lc->phish));
+    s.summary += lc->summary;
   }
 
   auto blob = st.get_blob(kModelBlob);
@@ -162,8 +183,46 @@ Result<ScanSetup> build_engine(const config::Config& c, store::Store& st) {
   s.engine->add(std::make_unique<classifier::BayesCheck>(s.model));
   // Sender authentication symbols (SPF_*, DKIM_*, DMARC_*) when the gateway ran auth.
   s.engine->add(std::make_unique<auth::AuthCheck>());
+  // A trained second stage replaces the hand scores with learnt ones (classifier/stack.h).
+  s.engine->set_rescorer(std::make_shared<classifier::StackRescorer>(s.model));
+  if (s.model->stacked()) s.summary += ", learnt symbol weights";
   if (auto f = s.engine->finalize(); !f) return f;
   return s;
+}
+
+Result<SymbolSource> symbol_source(const config::Config& c) {
+  if (!std::filesystem::is_directory(c.rules_dir))
+    return Status::error("[scan] rules_dir '" + c.rules_dir + "' is not a directory");
+  auto rules = rules::RuleSet::load_dir(c.rules_dir);
+  if (!rules) return Status::error("rules: " + rules.error());
+  auto rc = std::make_shared<rules::RulesCheck>(*rules);
+  rules::HeuristicsOptions hopt;
+  hopt.check_dates = false;
+  auto hc = std::make_shared<rules::HeuristicsCheck>(std::move(hopt));
+  std::shared_ptr<const scan::Check> lc, pc;
+  if (c.links_enabled) {
+    auto l = link_checks(c);
+    if (!l) return l.status();
+    lc = std::move(l->links);
+    pc = std::move(l->phish);
+  }
+  return SymbolSource([rc, hc, lc, pc](const message::Message& m) {
+    scan::Envelope env;
+    std::vector<scan::Symbol> out;
+    // Each check sees the symbols before it, as in the engine (phishing reads the rules' wording).
+    auto run = [&](const scan::Check& check) {
+      std::vector<scan::Symbol> prior = out;
+      scan::Context ctx{m, env, prior};
+      check.run(ctx, out);
+    };
+    run(*rc);
+    run(*hc);
+    if (lc) run(*lc);
+    if (pc) run(*pc);
+    std::vector<classifier::SymbolHit> hits;
+    for (auto& sym : out) hits.push_back({sym.name, sym.score});
+    return hits;
+  });
 }
 
 }  // namespace mm::cli

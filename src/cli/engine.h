@@ -1,8 +1,10 @@
 // Builds the scan engine from the configuration: the project's rules, the structural heuristics
 // and the statistical classifier (its model persisted in the store as the blob "classifier").
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "classifier/model.h"
 #include "config/config.h"
@@ -29,5 +31,10 @@ Status add_malware_checks(const config::Config&, scan::Engine&, std::string& sum
 // The resolver the URI DNS block lists use: null until the DNS module exists (then it returns its
 // implementation of links::UriDnsResolver).
 std::shared_ptr<const links::UriDnsResolver> uri_dns_resolver();
+
+// The rule and heuristic symbols of a message, as the classifier's second stage learns them
+// (`mailmoat train`): the configured rules_dir, date checks off (example mail is old mail).
+using SymbolSource = std::function<std::vector<classifier::SymbolHit>(const message::Message&)>;
+Result<SymbolSource> symbol_source(const config::Config&);
 
 }  // namespace mm::cli

@@ -1,5 +1,6 @@
 // mailmoat: the binary. Only argument parsing lives here; the work is in commands.cpp/serve.cpp.
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "cli/commands.h"
 #include "cli/tenancy_commands.h"
@@ -349,6 +350,19 @@ int main(int argc, char** argv) {
   train->add_option("--ham", ham_paths, "Legitimate examples (repeatable)");
   train->add_flag("--reset", reset, "Start from an empty model instead of adding to the stored one");
   train->callback(with_config([&] { return mm::cli::train(cfg, spam_paths, ham_paths, reset); }));
+  bool learn_spam = false, learn_ham = false;
+  std::vector<std::string> learn_files;
+  auto* learn = app.add_subcommand("learn", "Administrator feedback: learn messages as spam or as ham (not spam)");
+  auto* lspam = learn->add_flag("--spam", learn_spam, "The messages are spam");
+  learn->add_flag("--ham", learn_ham, "The messages are legitimate (not spam)")->excludes(lspam);
+  learn->add_option("files", learn_files, "Message files (.eml or mbox)")->required();
+  learn->callback(with_config([&] {
+    if (learn_spam == learn_ham) {
+      std::fprintf(stderr, "mailmoat: learn: give exactly one of --spam and --ham\n");
+      return 2;
+    }
+    return mm::cli::learn(cfg, learn_files, learn_spam);
+  }));
 
   // tracking
   auto* trk = app.add_subcommand("track", "Search message tracking (what happened to a message)");

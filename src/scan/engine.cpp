@@ -125,14 +125,20 @@ std::vector<std::string> Engine::check_names() const {
 }
 
 Class Engine::classify(double score, const std::vector<Symbol>& symbols) const {
+  return classify_with(score, symbols, nullptr);
+}
+
+Class Engine::classify_with(double score, const std::vector<Symbol>& symbols, const std::vector<double>* own) const {
   // The strongest specific class hint wins over plain spam: malware over everything, then
   // unscannable (what could not be looked at is never passed as tagged spam or clean), phishing.
   bool malware = false, unscannable = false;
   double bulk = 0, phishing = 0;
-  for (auto& s : symbols) {
+  for (size_t i = 0; i < symbols.size(); ++i) {
+    const Symbol& s = symbols[i];
+    const double sc = own ? (*own)[i] : s.score;
     if (s.hint == Class::Malware) malware = true;
-    if (s.hint == Class::Phishing) phishing += std::max(0.0, s.score);
-    if (s.hint == Class::Bulk) bulk += std::max(0.0, s.score) + 0.5;
+    if (s.hint == Class::Phishing) phishing += std::max(0.0, sc);
+    if (s.hint == Class::Bulk) bulk += std::max(0.0, sc) + 0.5;
     if (s.hint == Class::Unscannable) unscannable = true;
   }
   if (malware) return Class::Malware;
@@ -148,8 +154,10 @@ Verdict Engine::scan(const message::Message& msg, const Envelope& env,
                      std::chrono::steady_clock::time_point deadline) const {
   auto start = std::chrono::steady_clock::now();
   Verdict v;
+  const bool rescore = rescorer_ && rescorer_->active();
   double remaining = 0;
   for (auto& c : checks_) remaining += c->max_abs_score();
+  if (rescore) remaining = INFINITY;
   for (size_t i = 0; i < checks_.size(); ++i) {
     const Check& c = *checks_[i];
     // Certain? Nothing left can bring the score back under `reject`. (Clean mail runs every check,
@@ -177,7 +185,16 @@ Verdict Engine::scan(const message::Message& msg, const Envelope& env,
     for (size_t k = before; k < v.symbols.size(); ++k) v.score += v.symbols[k].score;
     remaining -= c.max_abs_score();
   }
-  v.cls = classify(v.score, v.symbols);
+  if (rescore && !v.failed) {
+    std::vector<double> own(v.symbols.size());  // class hints weigh the checks' own scores
+    for (size_t i = 0; i < own.size(); ++i) own[i] = v.symbols[i].score;
+    rescorer_->rescore(v.symbols);
+    v.score = 0;
+    for (auto& s : v.symbols) v.score += s.score;
+    v.cls = classify_with(v.score, v.symbols, &own);
+  } else {
+    v.cls = classify(v.score, v.symbols);
+  }
   v.elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
   return v;
 }

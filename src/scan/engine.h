@@ -34,6 +34,17 @@ struct Verdict {
   std::string to_text() const;
 };
 
+// Optional last step of a scan: replaces the scores of the checks' symbols, e.g. with weights
+// learnt by the classifier's second stage (classifier::StackRescorer). While active() the engine
+// runs every check (no early stop: the checks' max_abs_score() bound hand scores), and the class
+// hints (bulk, phishing evidence) still weigh the checks' own scores.
+class Rescorer {
+ public:
+  virtual ~Rescorer() = default;
+  virtual bool active() const = 0;
+  virtual void rescore(std::vector<Symbol>& symbols) const = 0;
+};
+
 class Engine {
  public:
   explicit Engine(Thresholds t = {}) : thresholds_(t) {}
@@ -42,6 +53,7 @@ class Engine {
   Status finalize();
   const Thresholds& thresholds() const { return thresholds_; }
   std::vector<std::string> check_names() const;
+  void set_rescorer(std::shared_ptr<const Rescorer> r) { rescorer_ = std::move(r); }
 
   // Runs every check (const, thread-safe). A check that throws, or a deadline that passes before
   // all checks ran (unless the outcome was already certain), gives failed=true.
@@ -53,9 +65,12 @@ class Engine {
   Class classify(double score, const std::vector<Symbol>&) const;
 
  private:
+  // classify() with the hint evidence taken from `own` (the checks' scores before rescoring) if given.
+  Class classify_with(double score, const std::vector<Symbol>&, const std::vector<double>* own) const;
   Thresholds thresholds_;
   std::vector<std::unique_ptr<Check>> checks_;  // in run order after finalize()
   bool finalized_ = false;
+  std::shared_ptr<const Rescorer> rescorer_;
 };
 
 }  // namespace mm::scan

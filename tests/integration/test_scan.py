@@ -122,6 +122,37 @@ class ScanTest(unittest.TestCase):
         self.assertIn("BAYES_SPAM", text)
         self.assertIn("probability", text)
 
+    def test_learn_feedback_changes_the_live_verdict(self):
+        # Words the model never saw: the classifier has no opinion and the message is clean.
+        words = [f"novelterm{k}" for k in range(40)]
+        raw = (b"From: vendor@supplier.example\r\nTo: bob@acme.example\r\nSubject: novelterm1 novelterm2\r\n"
+               b"Date: Wed, 25 Nov 2026 10:00:00 +0000\r\nMessage-ID: <fb1@supplier.example>\r\n\r\n"
+               + " ".join(words).encode() + b"\r\n")
+        score = re.compile(rb"X-Mailmoat-Verdict: (\w+); score=(-?\d+\.\d\d)")
+
+        def verdict():
+            code, text = self.send(raw)
+            self.assertEqual(code, 250, text)
+            m = score.search(self.delivered(QID.search(text.decode()).group(1))["data"])
+            return m.group(1), float(m.group(2))
+
+        cls_before, before = verdict()
+        self.assertEqual(cls_before, b"clean")
+        path = os.path.join(self.train_dir, "reported.eml")
+        with open(path, "wb") as f:
+            f.write(raw)
+        out = self.gw.cli("learn", "--spam", path).stdout
+        self.assertIn("as spam: learnt", out)
+        self.assertIn("reloaded", out)  # the running server took the new model
+        self.assertIn("already learnt", self.gw.cli("learn", "--spam", path).stdout)
+        _, after = verdict()
+        # One report moves the live verdict well towards spam (how far depends on the learnt
+        # weight of the classifier; the unit test Feedback.* checks a class change).
+        self.assertGreater(after, before + 1.5, (before, after))
+        self.assertIn("relearnt", self.gw.cli("learn", "--ham", path).stdout)
+        _, back = verdict()
+        self.assertLess(back, after - 1.5, (before, after, back))
+
 
 class RejectAndRescanTest(unittest.TestCase):
     def test_high_score_is_refused_at_data(self):

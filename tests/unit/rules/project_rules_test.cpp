@@ -164,6 +164,26 @@ TEST(ProjectRules, NewsletterIsBulkNotSpam) {
   EXPECT_LT(o.score, 1.0);
 }
 
+// A discussion list's post carries a newsletter's list headers; a reply in a thread (or List-Post)
+// tells the two apart.
+TEST(ProjectRules, DiscussionListReplyIsNotBulk) {
+  auto b = MessageBuilder::ordinary();
+  b.header("Subject", "[fans] weekend meetup");
+  b.header("List-Id", "<fans.lists.example.org>");
+  b.header("List-Unsubscribe", "<mailto:fans-unsubscribe@lists.example.org>");
+  b.header("Precedence", "bulk");
+  b.text("Who is coming on Saturday? I can bring the projector.");
+  auto o = scan(b.m);
+  for (auto* n : {"BULK_LIST_ID", "BULK_LIST_UNSUBSCRIBE", "BULK_PRECEDENCE"}) EXPECT_TRUE(o.has(n)) << n << ": " << o.str();
+  for (auto* reply : {"In-Reply-To", "References"}) {
+    auto r = b;
+    r.header(reply, "<abc.123@mail.example.net>");
+    auto ro = scan(r.m);
+    for (auto* n : {"BULK_LIST_ID", "BULK_LIST_UNSUBSCRIBE", "BULK_PRECEDENCE"})
+      EXPECT_FALSE(ro.has(n)) << reply << " " << n << ": " << ro.str();
+  }
+}
+
 TEST(ProjectRules, OrdinaryMailStaysQuiet) {
   const char* texts[] = {
       "Hi Bob,\n\nThe meeting moved to Thursday at 10. I attached the agenda; please review the budget "
