@@ -289,17 +289,7 @@ void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::sh
     }
     const auto& t = engine->thresholds();
     auto& m = a->meta;
-    if (v.cls == scan::Class::Malware) {
-      // Malware (or a blocked attachment) wins over everything: refused at DATA, with the reason.
-      std::string text = "Message refused as malware: " + class_reason(v, scan::Class::Malware) +
-                         " (reference " + m.id + ")";
-      for (auto& r : m.recipients)
-        tracker_.record({m.id, 0, "rejected", r.address, verdict_detail(v) + "; " + a->detail, m.tenant});
-      log::info("scan.malware_refused", JsonLine().add("queue_id", m.id).add("reason", class_reason(v, scan::Class::Malware, 1000)));
-      done({550, "5.7.1", text});
-      return;
-    }
-    if (!v.failed && needs_retry(v)) {
+    if (!v.failed && needs_retry(v) && v.cls != scan::Class::Malware) {
       v.failed = true;  // a scanner was down or late: held for a rescan like a failed scan
       v.error = class_reason(v, scan::Class::Unscannable);
     }

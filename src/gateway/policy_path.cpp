@@ -115,6 +115,9 @@ quarantine::HoldRequest hold_request(const queue::MessageMeta& m, const message:
   hr.verdict = scan::to_string(v.cls);
   hr.score = v.score;
   hr.symbols = v.symbol_list();
+  // Malware, unscannable and phishing verdicts name the part, file or URL that caused them.
+  if (v.cls == scan::Class::Malware || v.cls == scan::Class::Unscannable || v.cls == scan::Class::Phishing)
+    hr.symbols += "; " + class_reason(v, v.cls, 1000);
   hr.received = received;
   hr.raw = raw;
   hr.now = now;

@@ -156,10 +156,16 @@ connection_reuse_s = 1{dlines}
             raise AssertionError(f"mailmoat {' '.join(args)} failed ({r.returncode}): {r.stderr}{r.stdout}")
         return r
 
-    def add_tenant_domain(self, tenant, domain, sink_port, tls="none"):
+    # Tests about verdicts delivered with headers (not about the policy) pass
+    # policy=TAG_POLICY: the default policy quarantines spam and phishing.
+    TAG_POLICY = "spam>=high=reject spam=tag phishing>=high=reject phishing=tag"
+
+    def add_tenant_domain(self, tenant, domain, sink_port, tls="none", policy=None):
         if tenant not in self.cli("tenant", "list").stdout.split():
             self.cli("tenant", "add", tenant)
         self.cli("domain", "add", domain, "--tenant", tenant, "--route", f"127.0.0.1:{sink_port}", "--tls", tls)
+        if policy:
+            self.cli("policy", "set", tenant, policy)
 
     def start(self, wait=True):
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor

@@ -133,7 +133,7 @@ class AuthTest(unittest.TestCase):
         cls.sink = harness.Sink().start()
         cls.gw = harness.Gateway(scan={"reject_score": 40.0}, auth={"enabled": True},
                                  dns={"servers": f"127.0.0.1:{cls.dns.port}", "timeout_ms": 300, "tries": 1})
-        cls.gw.add_tenant_domain("acme", "acme.example", cls.sink.port)
+        cls.gw.add_tenant_domain("acme", "acme.example", cls.sink.port, policy=harness.Gateway.TAG_POLICY)
         cls.gw.start()
 
     @classmethod
@@ -274,7 +274,7 @@ class AuthTest(unittest.TestCase):
         forged = f"Authentication-Results: {AUTHSERV}; dmarc=pass header.from=quar.test\r\n"
         big = harness.message(subject="held", sender="x@quar.test", extra=forged) + b"line of text\r\n" * 300000
         try:
-            gw.add_tenant_domain("acme", "acme.example", self.sink.port)
+            gw.add_tenant_domain("acme", "acme.example", self.sink.port, policy=harness.Gateway.TAG_POLICY)
             gw.start()
             with gw.smtp() as s:
                 s.sendmail("x@quar.test", ["bob@acme.example"], big)

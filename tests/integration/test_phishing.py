@@ -40,7 +40,7 @@ class PhishingTest(unittest.TestCase):
         cls.sink = harness.Sink().start()
         cls.gw = harness.Gateway(scan={"date_checks": False})
         cls.gw.cli("tenant", "add", "acme", "--display-name", "Acme Widgets")
-        cls.gw.add_tenant_domain("acme", "acme.example", cls.sink.port)
+        cls.gw.add_tenant_domain("acme", "acme.example", cls.sink.port, policy=harness.Gateway.TAG_POLICY)
         out = cls.gw.cli("tenant", "protect-name", "add", "acme", "Jane Doe").stdout
         assert "protected 'Jane Doe' for tenant acme" in out, out
         cls.gw.cli("urllist", "add", "--tenant", "acme", "blocked-for-acme.example")

@@ -42,6 +42,7 @@ class TenancyTest(unittest.TestCase):
         for f in os.listdir(os.path.join(harness.SOURCE, "rules")):
             if f.endswith(".rules"):
                 shutil.copy(os.path.join(harness.SOURCE, "rules", f), cls.rules)
+        shutil.copytree(os.path.join(harness.SOURCE, "rules", "links"), os.path.join(cls.rules, "links"))
         with open(os.path.join(cls.rules, "99_test.rules"), "w") as f:
             f.write(TEST_RULES)
         cls.sink = harness.Sink().start()
@@ -299,6 +300,7 @@ class RescanPolicyTest(unittest.TestCase):
     def test_rescan_applies_the_policy(self):
         rules = tempfile.mkdtemp(prefix="mm-rules-")
         self.addCleanup(shutil.rmtree, rules, True)
+        shutil.copytree(os.path.join(harness.SOURCE, "rules", "links"), os.path.join(rules, "links"))
         with open(os.path.join(rules, "99_test.rules"), "w") as f:
             f.write(TEST_RULES)
         sink = harness.Sink().start()
