@@ -10,6 +10,7 @@
 #include "av/av_check.h"
 #include "av/managed_clamd.h"
 #include "classifier/bayes_check.h"
+#include "links/dns_uribl.h"
 #include "links/links_check.h"
 #include "phish/phish_check.h"
 #include "ops/log.h"
@@ -19,7 +20,6 @@
 
 namespace mm::cli {
 
-std::shared_ptr<const links::UriDnsResolver> uri_dns_resolver() { return nullptr; }
 
 Status add_malware_checks(const config::Config& c, scan::Engine& engine, std::string& summary) {
   if (c.av_enabled) {
@@ -104,7 +104,7 @@ struct LinkChecks {
   std::string summary;
 };
 
-Result<LinkChecks> link_checks(const config::Config& c) {
+Result<LinkChecks> link_checks(const config::Config& c, std::shared_ptr<dns::Resolver> resolver) {
   LinkChecks out;
   std::filesystem::path data = c.links_data_dir.empty() ? std::filesystem::path(c.rules_dir) / "links"
                                                         : std::filesystem::path(c.links_data_dir);
@@ -118,7 +118,7 @@ Result<LinkChecks> link_checks(const config::Config& c) {
     lopt.operator_file = std::move(f);
   }
   for (auto& z : c.uri_dnsbl_zones) lopt.zones.push_back({z});
-  lopt.resolver = uri_dns_resolver();  // null until the DNS module provides one: the zones are then unused
+  lopt.resolver = links::make_dns_uri_resolver(std::move(resolver));  // null: the zones are unused
   lopt.max_dns_queries = static_cast<size_t>(c.uri_dnsbl_max_queries);
   lopt.dns_timeout = std::chrono::milliseconds(c.uri_dnsbl_timeout_ms);
   bool has_resolver = lopt.resolver != nullptr;
@@ -130,13 +130,13 @@ Result<LinkChecks> link_checks(const config::Config& c) {
   out.phish = std::make_unique<phish::PhishCheck>(std::move(popt));
   out.summary = ", links and phishing: " + std::to_string((*pdata)->brands.size()) + " brands, " +
                 std::to_string(shorteners->size()) + " shorteners" +
-                (c.uri_dnsbl_zones.empty() ? "" : has_resolver ? ", URI DNS lists on" : ", URI DNS lists configured but no resolver yet");
+                (c.uri_dnsbl_zones.empty() ? "" : has_resolver ? ", URI DNS lists on" : ", URI DNS lists configured but unused (no resolver here)");
   return out;
 }
 
 }  // namespace
 
-Result<ScanSetup> build_engine(const config::Config& c, store::Store& st) {
+Result<ScanSetup> build_engine(const config::Config& c, store::Store& st, std::shared_ptr<dns::Resolver> resolver) {
   ScanSetup s;
   scan::Thresholds t;
   t.tag = c.tag_score;
@@ -161,7 +161,7 @@ Result<ScanSetup> build_engine(const config::Config& c, store::Store& st) {
   s.engine->add(std::make_unique<rules::HeuristicsCheck>(std::move(hopt)));
 
   if (c.links_enabled) {
-    auto lc = link_checks(c);
+    auto lc = link_checks(c, std::move(resolver));
     if (!lc) return lc.status();
     s.engine->add(std::move(lc->links));
     s.engine->add(std::move(lc->phish));
@@ -201,7 +201,7 @@ Result<SymbolSource> symbol_source(const config::Config& c) {
   auto hc = std::make_shared<rules::HeuristicsCheck>(std::move(hopt));
   std::shared_ptr<const scan::Check> lc, pc;
   if (c.links_enabled) {
-    auto l = link_checks(c);
+    auto l = link_checks(c, nullptr);
     if (!l) return l.status();
     lc = std::move(l->links);
     pc = std::move(l->phish);

@@ -8,9 +8,12 @@
 
 #include "classifier/model.h"
 #include "config/config.h"
-#include "links/uribl.h"
 #include "scan/engine.h"
 #include "store/store.h"
+
+namespace mm::dns {
+class Resolver;
+}
 
 namespace mm::cli {
 
@@ -23,14 +26,12 @@ struct ScanSetup {
 };
 
 // An error names what failed (a rule file line, a corrupt model).
-Result<ScanSetup> build_engine(const config::Config&, store::Store&);
+// `resolver` (optional): the asynchronous resolver for URI DNS block lists ([links]
+// uri_dnsbl_zones); without one the zones are unused (`mailmoat scan`).
+Result<ScanSetup> build_engine(const config::Config&, store::Store&, std::shared_ptr<dns::Resolver> resolver = nullptr);
 // The antivirus (clamd: managed or external) and attachment checks of [antivirus]/[attachments];
 // build_engine adds them first. `summary` gets a short description.
 Status add_malware_checks(const config::Config&, scan::Engine&, std::string& summary);
-
-// The resolver the URI DNS block lists use: null until the DNS module exists (then it returns its
-// implementation of links::UriDnsResolver).
-std::shared_ptr<const links::UriDnsResolver> uri_dns_resolver();
 
 // The rule and heuristic symbols of a message, as the classifier's second stage learns them
 // (`mailmoat train`): the configured rules_dir, date checks off (example mail is old mail).

@@ -101,7 +101,8 @@ int serve(const config::Config& c) {
   // outlives the scans in flight; destroyed after the loop stopped).
   std::shared_ptr<dns::AresResolver> resolver;
   std::shared_ptr<auth::Authenticator> authenticator;
-  if (c.auth_enabled && c.scan_enabled) {
+  const bool uri_lists = c.scan_enabled && c.links_enabled && !c.uri_dnsbl_zones.empty();
+  if ((c.auth_enabled && c.scan_enabled) || uri_lists) {
     dns::ResolverOptions ro;
     ro.servers = c.dns_servers;
     ro.timeout_ms = c.dns_timeout_ms;
@@ -110,6 +111,8 @@ int serve(const config::Config& c) {
     std::string err;
     resolver = dns::AresResolver::create(loop, ro, &err);
     if (!resolver) return startup_error("[dns] " + err);
+  }
+  if (c.auth_enabled && c.scan_enabled) {
     auth::AuthOptions ao;
     ao.authserv_id = c.authserv_id.empty() ? c.hostname : c.authserv_id;
     ao.spf = c.auth_spf;
@@ -128,7 +131,7 @@ int serve(const config::Config& c) {
   // Scanning runs on its own worker threads, never on the I/O threads.
   std::unique_ptr<ThreadPool> scan_pool;
   auto load_scanner = [&]() -> Status {
-    auto setup = build_engine(c, **store);
+    auto setup = build_engine(c, **store, resolver);
     if (!setup) return setup.status();
     gw.set_scanner(setup->engine, scan_pool.get());
     {

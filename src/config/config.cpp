@@ -404,7 +404,7 @@ std::string describe(const Config& c) {
   os << "links:     " << (c.links_enabled ? "on" : "off") << ", operator block list "
      << (c.url_blocklist_file.empty() ? "(store only)" : c.url_blocklist_file) << ", "
      << c.uri_dnsbl_zones.size() << " URI DNS list zone(s)"
-     << (c.uri_dnsbl_zones.empty() ? "" : " (unused until the DNS module provides a resolver)") << "\n";
+     << (c.uri_dnsbl_zones.empty() ? "" : " (asked through the [dns] resolver by the server)") << "\n";
   return os.str();
 }
 

@@ -108,6 +108,42 @@ class Sink:
         return wait_until(lambda: self.count() >= n, timeout, what=f"{n} message(s) at the sink")
 
 
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Dnsmasq:
+    """An authoritative test zone: every name under .test/.example not listed is NXDOMAIN;
+    names under broken.test are forwarded to a dead server (SERVFAIL: a DNS failure)."""
+
+    def __init__(self, records):
+        self.port = free_udp_port()
+        dead = free_udp_port()
+        args = ["dnsmasq", "--keep-in-foreground", f"--port={self.port}", "--listen-address=127.0.0.1",
+                "--bind-interfaces", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file=",
+                "--user=root", "--local-ttl=300", "--local=/test/", "--local=/example/",
+                f"--server=/broken.test/127.0.0.1#{dead}", "--log-facility=/dev/null"] + records
+        if not any("ready.test" in r for r in records):
+            args.append("--txt-record=ready.test,ok")  # what the readiness check below asks
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 10
+        while time.time() < deadline:  # ready when it answers on UDP
+            if self.proc.poll() is not None:
+                raise AssertionError("dnsmasq exited: " + self.proc.stderr.read().decode())
+            if subprocess.run(["dig", "+short", "+time=1", "+tries=1", "-p", str(self.port), "@127.0.0.1",
+                               "ready.test", "TXT"], capture_output=True, text=True).stdout.strip():
+                return
+            time.sleep(0.05)
+        raise AssertionError("dnsmasq did not answer")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
 class Gateway:
     """A mailmoat server in a temporary directory. Use .cli(...) for administration."""
 

@@ -34,7 +34,24 @@ CLEAN = mail('"Partner News" <news@partner.example>', "November newsletter",
              '<a href="https://www.partner.example/unsubscribe">Unsubscribe</a></p>')
 
 
-class PhishingTest(unittest.TestCase):
+class MailMixin:
+    def send(self, raw):
+        with self.gw.smtp() as s:
+            s.ehlo("client.example")
+            self.assertEqual(s.docmd("MAIL FROM:<x@sender.example>")[0], 250)
+            self.assertEqual(s.docmd("RCPT TO:<bob@acme.example>")[0], 250)
+            s.putcmd("DATA")
+            self.assertEqual(s.getreply()[0], 354)
+            s.send(raw.replace(b"\r\n.", b"\r\n..") + b"\r\n.\r\n")
+            return s.getreply()
+
+    def delivered(self, text):
+        qid = QID.search(text.decode()).group(1)
+        wait_until(lambda: any(qid.encode() in m["data"] for m in self.sink.messages), 20, what=f"{qid} at the sink")
+        return next(m for m in self.sink.messages if qid.encode() in m["data"])["data"]
+
+
+class PhishingTest(MailMixin, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.sink = harness.Sink().start()
@@ -51,21 +68,6 @@ class PhishingTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.gw.cleanup()
         cls.sink.stop()
-
-    def send(self, raw):
-        with self.gw.smtp() as s:
-            s.ehlo("client.example")
-            self.assertEqual(s.docmd("MAIL FROM:<x@sender.example>")[0], 250)
-            self.assertEqual(s.docmd("RCPT TO:<bob@acme.example>")[0], 250)
-            s.putcmd("DATA")
-            self.assertEqual(s.getreply()[0], 354)
-            s.send(raw.replace(b"\r\n.", b"\r\n..") + b"\r\n.\r\n")
-            return s.getreply()
-
-    def delivered(self, text):
-        qid = QID.search(text.decode()).group(1)
-        wait_until(lambda: any(qid.encode() in m["data"] for m in self.sink.messages), 20, what=f"{qid} at the sink")
-        return next(m for m in self.sink.messages if qid.encode() in m["data"])["data"]
 
     def test_lookalike_is_delivered_as_phishing(self):
         code, text = self.send(LOOKALIKE)
@@ -142,6 +144,44 @@ class PhishingTest(unittest.TestCase):
         self.assertIn("PHISH_EXEC_IMPERSONATION", self.gw.cli("scan", path2).stdout)
         self.assertNotIn("PHISH_EXEC_IMPERSONATION",
                          self.gw.cli("scan", "--tenant", "acme", path).stdout + self.gw.cli("scan", path).stdout)
+
+
+class UriDnsListTest(MailMixin, unittest.TestCase):
+    """URI DNS block lists (SURBL style) asked through the server's resolver, against the test's
+    own DNS server: a listed link's domain gives URI_DNSBL; an unlisted one nothing; with the DNS
+    server gone the mail is still delivered (unknown is never "listed")."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dns = harness.Dnsmasq(["--address=/evil-landing.example.multi.uribl.test/127.0.0.2"])
+        cls.sink = harness.Sink().start()
+        cls.gw = harness.Gateway(scan={"date_checks": False},
+                                 dns={"servers": f"127.0.0.1:{cls.dns.port}", "timeout_ms": 300, "tries": 1},
+                                 extra_config='[links]\nuri_dnsbl_zones = ["multi.uribl.test"]\n'
+                                              'uri_dnsbl_timeout_ms = 1500\n')
+        cls.gw.add_tenant_domain("acme", "acme.example", cls.sink.port, policy=harness.Gateway.TAG_POLICY)
+        cls.gw.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.cleanup()
+        cls.sink.stop()
+        cls.dns.stop()
+
+    def test_listed_domain_and_unlisted_domain(self):
+        code, text = self.send(mail("a@partner.example", "listed", '<a href="https://www.evil-landing.example/x">a</a>'))
+        self.assertEqual(code, 250, text)
+        data = self.delivered(text)
+        self.assertIn(b"URI_DNSBL", data)
+        code, text = self.send(mail("a@partner.example", "unlisted", '<a href="https://www.fine-landing.example/x">a</a>'))
+        self.assertEqual(code, 250, text)
+        self.assertNotIn(b"URI_DNSBL", self.delivered(text))
+
+    def test_zz_dns_outage_is_unknown_not_listed(self):
+        self.dns.stop()
+        code, text = self.send(mail("a@partner.example", "outage", '<a href="https://www.other-landing.example/x">a</a>'))
+        self.assertEqual(code, 250, text)
+        self.assertNotIn(b"URI_DNSBL", self.delivered(text))
 
 
 if __name__ == "__main__":
