@@ -186,10 +186,13 @@ class TenancyTest(unittest.TestCase):
         self.assertEqual(self.at_sink("held-malware"), [])
 
     def test_tenants_never_see_each_others_quarantine_or_tracking(self):
-        code, reply = self.send(harness.message(subject="acme-secret", to="bob@acme.example", body=f"{SPAM}\r\n"),
-                                ["bob@acme.example"])
+        # A sender no earlier test approved (bob approved alice@sender.example in another test).
+        other = "iso@elsewhere.example"
+        code, reply = self.send(harness.message(subject="acme-secret", to="bob@acme.example", sender=other,
+                                                body=f"{SPAM}\r\n"), ["bob@acme.example"], sender=other)
         self.assertEqual(code, 250)
-        self.send(harness.message(subject="beta-mail", to="x@beta.example", body=f"{SPAM}\r\n"), ["x@beta.example"])
+        self.send(harness.message(subject="beta-mail", to="x@beta.example", sender=other, body=f"{SPAM}\r\n"),
+                  ["x@beta.example"], sender=other)
         acme_item = self.quarantined("--subject", "acme-secret")[0]
         beta_view = self.quarantined("--tenant", "beta") + [
             json.loads(x) for x in self.gw.cli("--as", "beta-admin", "quarantine", "list", "--json").stdout.splitlines()]
