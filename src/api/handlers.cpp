@@ -255,6 +255,13 @@ Response page(Ctx& c, json items, const std::vector<std::string>& consumed) {
   return json_response(200, {{"items", out}, {"total", total}, {"next_cursor", next}});
 }
 
+// Copies the search parameters a service query takes (exact strings) and the recipient (lower-cased).
+void search_fields(Ctx& c, std::vector<std::string>& recipients,
+                   std::initializer_list<std::pair<const char*, std::string*>> fields) {
+  for (auto& [name, dst] : fields) *dst = c.req.param(name);
+  if (auto r = c.req.param("recipient"); !r.empty()) recipients.push_back(lower(r));
+}
+
 Response ok(const json& j, int status = 200) { return json_response(status, j); }
 Response no_content() {
   Response r;
@@ -555,14 +562,17 @@ void Api::Impl::install() {
   }, true);
 
   // ----- quarantine -----
+  // The item a change acts on, recorded as the audit entry's "before".
+  auto audited_item = [this](Ctx& c, const std::string& id) {
+    auto item = take(d.quarantine->get(c.scope(), id));
+    c.before = to_j(item);
+    c.audit_tenant = item.tenant;
+    return item;
+  };
   on("GET", "/api/v1/quarantine", [this](Ctx& c) {
     store::QuarantineQuery q;
-    q.tenant = c.req.param("tenant");
-    if (auto r = c.req.param("recipient"); !r.empty()) q.recipients.push_back(lower(r));
-    q.sender = c.req.param("sender");
-    q.subject = c.req.param("subject");
-    q.verdict = c.req.param("verdict");
-    q.reason = c.req.param("reason");
+    search_fields(c, q.recipients, {{"tenant", &q.tenant}, {"sender", &q.sender}, {"subject", &q.subject},
+                                    {"verdict", &q.verdict}, {"reason", &q.reason}});
     q.status = c.req.param("status", "held");
     if (q.status == "any") q.status.clear();
     q.since = c.qnum("since", 0, 0, INT64_MAX);
@@ -577,22 +587,18 @@ void Api::Impl::install() {
     auto text = take(d.quarantine->preview(c.scope(), c.param("id")));
     return ok({{"id", item.id}, {"preview", text}});
   });
-  on("POST", "/api/v1/quarantine/{id}/release", [this](Ctx& c) {
+  on("POST", "/api/v1/quarantine/{id}/release", [this, audited_item](Ctx& c) {
     const auto& id = c.param("id");
-    auto item = take(d.quarantine->get(c.scope(), id));
-    c.before = to_j(item);
-    c.audit_tenant = item.tenant;
+    (void)audited_item(c, id);
     std::unique_ptr<quarantine::Releaser> rel = d.releaser ? d.releaser() : nullptr;
     if (!rel) raise(503, "unavailable", "releases need the running server's scan engine");
     int approve = c.tri("approve_sender");
     auto r = take(d.quarantine->release(c.scope(), id, approve == 1, *rel));
     return ok({{"id", id}, {"queue_id", r.queue_id}, {"verdict", r.verdict}, {"approved", r.approved}});
   }, true);
-  on("DELETE", "/api/v1/quarantine/{id}", [this](Ctx& c) {
+  on("DELETE", "/api/v1/quarantine/{id}", [this, audited_item](Ctx& c) {
     const auto& id = c.param("id");
-    auto item = take(d.quarantine->get(c.scope(), id));
-    c.before = to_j(item);
-    c.audit_tenant = item.tenant;
+    auto item = audited_item(c, id);
     if (item.status == "held") check(d.quarantine->remove(c.scope(), id));
     else if (item.status != "deleted") raise(409, "conflict", "the message was already " + item.status);
     return no_content();
@@ -601,14 +607,9 @@ void Api::Impl::install() {
   // ----- message tracking -----
   on("GET", "/api/v1/messages", [this](Ctx& c) {
     store::SummaryQuery q;
-    q.tenant = c.req.param("tenant");
-    if (auto r = c.req.param("recipient"); !r.empty()) q.recipients.push_back(lower(r));
-    q.sender = c.req.param("sender");
-    q.subject = c.req.param("subject");
-    q.message_id = c.req.param("message_id");
-    q.queue_id = c.req.param("queue_id");
-    q.client_ip = c.req.param("client_ip");
-    q.verdict = c.req.param("verdict");
+    search_fields(c, q.recipients, {{"tenant", &q.tenant}, {"sender", &q.sender}, {"subject", &q.subject},
+                                    {"message_id", &q.message_id}, {"queue_id", &q.queue_id},
+                                    {"client_ip", &q.client_ip}, {"verdict", &q.verdict}});
     q.since_us = c.qnum("since", 0, 0, INT64_MAX / 1000000) * 1000000;
     q.until_us = c.qnum("until", 0, 0, INT64_MAX / 1000000) * 1000000;
     q.limit = 5000;

@@ -167,6 +167,17 @@ connection_reuse_s = 1{dlines}
         if policy:
             self.cli("policy", "set", tenant, policy)
 
+    def add_user(self, name, role, tenant=None, account=None, password="correct horse battery staple"):
+        """A console user (the password goes in on stdin, as an operator would type it)."""
+        args = [BIN, "-c", self.config_path, "user", "add", name, "--role", role]
+        if tenant:
+            args += ["--tenant", tenant]
+        if account:
+            args += ["--account", account]
+        r = subprocess.run(args, input=password + "\n", capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError(f"user add {name} failed: {r.stderr}")
+
     def start(self, wait=True):
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen([BIN, "-c", self.config_path, "serve"], stdout=log, stderr=log)
@@ -361,6 +372,19 @@ def unverified_tls_context():
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     return ctx
+
+
+def rules_dir_with(extra_rules):
+    """A temporary copy of the project's rules (and rules/links) plus a file with `extra_rules`;
+    the caller removes it (shutil.rmtree)."""
+    d = tempfile.mkdtemp(prefix="mm-rules-")
+    for f in os.listdir(os.path.join(SOURCE, "rules")):
+        if f.endswith(".rules"):
+            shutil.copy(os.path.join(SOURCE, "rules", f), d)
+    shutil.copytree(os.path.join(SOURCE, "rules", "links"), os.path.join(d, "links"))
+    with open(os.path.join(d, "99_test.rules"), "w") as f:
+        f.write(extra_rules)
+    return d
 
 
 def start_acme(test, **gateway_args):

@@ -7,9 +7,7 @@ import http.client
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import unittest
 import urllib.parse
@@ -70,13 +68,7 @@ class Client:
 class ApiTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.rules = tempfile.mkdtemp(prefix="mm-rules-")
-        for f in os.listdir(os.path.join(harness.SOURCE, "rules")):
-            if f.endswith(".rules"):
-                shutil.copy(os.path.join(harness.SOURCE, "rules", f), cls.rules)
-        shutil.copytree(os.path.join(harness.SOURCE, "rules", "links"), os.path.join(cls.rules, "links"))
-        with open(os.path.join(cls.rules, "99_test.rules"), "w") as f:
-            f.write(TEST_RULES)
+        cls.rules = harness.rules_dir_with(TEST_RULES)
         cls.sink = harness.Sink().start()
         cls.beta_sink = harness.Sink().start()
         cls.api_port = harness.free_port()
@@ -87,23 +79,13 @@ class ApiTest(unittest.TestCase):
         gw.add_tenant_domain("beta", "beta.example", cls.beta_sink.port)
         gw.cli("account", "add", "bob@acme.example", "--tenant", "acme")
         gw.cli("account", "add", "zed@beta.example", "--tenant", "beta")
-        cls.user("root", "operator", None)
-        cls.user("acme-admin", "admin", "acme")
-        cls.user("acme-auditor", "auditor", "acme")
-        cls.user("bob", "user", "acme", "bob@acme.example")
-        cls.user("beta-admin", "admin", "beta")
+        for name, role, tenant, account in (("root", "operator", None, None), ("acme-admin", "admin", "acme", None),
+                                            ("acme-auditor", "auditor", "acme", None),
+                                            ("bob", "user", "acme", "bob@acme.example"),
+                                            ("beta-admin", "admin", "beta", None)):
+            gw.add_user(name, role, tenant, account, PASSWORD)
         gw.start()
         wait_until(lambda: cls.anon().call("GET", "/api/v1/openapi.json")[0] == 200, 20, what="the API to listen")
-
-    @classmethod
-    def user(cls, name, role, tenant, account=None):
-        args = [harness.BIN, "-c", cls.gw.config_path, "user", "add", name, "--role", role]
-        if tenant:
-            args += ["--tenant", tenant]
-        if account:
-            args += ["--account", account]
-        r = subprocess.run(args, input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
-        assert r.returncode == 0, r.stderr
 
     @classmethod
     def tearDownClass(cls):
