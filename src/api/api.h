@@ -27,7 +27,6 @@ struct ApiDeps {
   quarantine::Quarantine* quarantine = nullptr;
   // A releaser with the current scan engine (null result: scanning disabled).
   std::function<std::unique_ptr<quarantine::Releaser>()> releaser;
-  double high = 15.0;        // the engine's reject threshold (policy "high")
   std::function<int64_t()> clock;  // unix s; default now_s()
 };
 

@@ -215,7 +215,6 @@ int serve(const config::Config& c) {
     ad.store = store->get();
     ad.tenancy = &tenancy_service;
     ad.quarantine = &quarantine_store;
-    ad.high = c.reject_score;
     ad.releaser = [&]() -> std::unique_ptr<quarantine::Releaser> {
       std::shared_ptr<const scan::Engine> engine;
       {

@@ -418,6 +418,11 @@ std::string describe(const Config& c) {
      << (c.url_blocklist_file.empty() ? "(store only)" : c.url_blocklist_file) << ", "
      << c.uri_dnsbl_zones.size() << " URI DNS list zone(s)"
      << (c.uri_dnsbl_zones.empty() ? "" : " (unused until the DNS module provides a resolver)") << "\n";
+  os << "api:      ";
+  if (!c.api_enabled) os << " off";
+  for (auto& l : c.api_listen) os << " " << l.address << ":" << l.port;
+  if (c.api_enabled) os << (c.api_tls ? " (TLS)" : " (plain HTTP)");
+  os << "\n";
   return os.str();
 }
 

@@ -82,7 +82,8 @@ class ApiTest(unittest.TestCase):
         for name, role, tenant, account in (("root", "operator", None, None), ("acme-admin", "admin", "acme", None),
                                             ("acme-auditor", "auditor", "acme", None),
                                             ("bob", "user", "acme", "bob@acme.example"),
-                                            ("beta-admin", "admin", "beta", None)):
+                                            ("beta-admin", "admin", "beta", None),
+                                            ("lockme", "auditor", "beta", None)):
             gw.add_user(name, role, tenant, account, PASSWORD)
         gw.start()
         wait_until(lambda: cls.anon().call("GET", "/api/v1/openapi.json")[0] == 200, 20, what="the API to listen")
@@ -131,6 +132,20 @@ class ApiTest(unittest.TestCase):
         status, body, hdrs, _ = self.anon().call("POST", "/api/v1/login", {"name": "acme-admin", "password": "nope"})
         self.assertEqual(status, 401)
         self.assertEqual(set(body["error"]), {"code", "message", "field"})
+
+    def test_failed_logins_lock_the_user_out(self):
+        for _ in range(5):
+            status, body, hdrs, _ = self.anon().call("POST", "/api/v1/login", {"name": "lockme", "password": "x" * 12})
+            self.assertEqual(status, 401, body)
+        status, body, hdrs, _ = self.anon().call("POST", "/api/v1/login", {"name": "lockme", "password": PASSWORD})
+        self.assertEqual(status, 429, body)
+        self.assert_headers(hdrs, "429")
+        self.assertEqual(body["error"]["code"], "rate_limited")
+        # other users from the same address still log in; the lockout is a security event
+        root = self.login("root")
+        events = root.call("GET", "/api/v1/security-events?tenant=beta&kind=login_lockout")[1]["items"]
+        self.assertEqual(len(events), 1, events)
+        self.assertIn("lockme", events[0]["detail"])
 
     def test_cookie_writes_need_the_csrf_header(self):
         c = self.login("acme-admin")
