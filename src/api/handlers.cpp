@@ -1,6 +1,7 @@
 // The API's endpoints (nlohmann-json lives here alone). Every handler parses its input, calls the
 // same service the CLI calls with the caller's Scope, and renders the result.
 #include <algorithm>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"
@@ -434,6 +435,57 @@ void Api::Impl::install() {
     return page(c, array_of(st().list_domains(t)), {});
   });
 
+  // Domains and their routes change only by operators, as in the CLI (`mailmoat domain`).
+  auto operator_only = [](Ctx& c) {
+    if (!c.scope().is_operator()) raise(403, "forbidden", "permission denied: needs an operator");
+  };
+  auto domain_of = [this](const std::string& t, const std::string& name) -> std::optional<store::Domain> {
+    auto dom = st().get_domain(name);
+    if (!dom) return std::nullopt;
+    if (dom->tenant != t) raise(409, "conflict", "domain '" + name + "' belongs to another tenant", "domain");
+    return *dom;
+  };
+  on("PUT", "/api/v1/tenants/{tenant}/domains/{domain}", [this, operator_only, domain_of](Ctx& c) {
+    operator_only(c);
+    const auto& t = c.param("tenant");
+    auto name = lower(c.param("domain"));
+    std::vector<store::RouteHost> hosts;
+    if (c.body.is_object() && c.body.contains("routes")) {
+      if (!c.body["routes"].is_array()) raise(400, "invalid", "routes must be an array", "routes");
+      for (auto& r : c.body["routes"]) {
+        if (!r.is_object() || !r.contains("host") || !r["host"].is_string())
+          raise(400, "invalid", "each route needs a host", "routes");
+        store::RouteHost h;
+        h.host = r["host"].get<std::string>();
+        int64_t port = r.value("port", int64_t(25)), pref = r.value("preference", int64_t(10));
+        if (port < 1 || port > 65535 || pref < 0 || pref > 65535)
+          raise(400, "invalid", "route port 1..65535, preference 0..65535", "routes");
+        h.port = static_cast<uint16_t>(port);
+        h.preference = static_cast<int>(pref);
+        hosts.push_back(h);
+      }
+    }
+    auto tls = store::parse_tls_mode(c.str("tls", false, "opportunistic"));
+    if (!tls) raise(400, "invalid", "tls must be none, opportunistic or required", "tls");
+    auto existing = domain_of(t, name);
+    if (existing) c.before = to_j(*existing);
+    if (!existing) take(st().add_domain(t, name));
+    if (auto rs = st().set_routes(name, hosts, *tls); !rs) {
+      if (!existing) (void)st().remove_domain(name);
+      raise_status(rs);
+    }
+    return ok(to_j(take(st().get_domain(name))), existing ? 200 : 201);
+  }, true);
+  on("DELETE", "/api/v1/tenants/{tenant}/domains/{domain}", [this, operator_only, domain_of](Ctx& c) {
+    operator_only(c);
+    auto name = lower(c.param("domain"));
+    if (auto existing = domain_of(c.param("tenant"), name)) {
+      c.before = to_j(*existing);
+      check(st().remove_domain(name));
+    }
+    return no_content();
+  }, true);
+
   // ----- accounts and licence usage -----
   on("GET", "/api/v1/tenants/{tenant}/accounts", [this](Ctx& c) {
     return page(c, array_of(take(ten().accounts(c.scope(), c.param("tenant")))), {});
@@ -602,6 +654,39 @@ void Api::Impl::install() {
     if (item.status == "held") check(d.quarantine->remove(c.scope(), id));
     else if (item.status != "deleted") raise(409, "conflict", "the message was already " + item.status);
     return no_content();
+  }, true);
+
+  // Several items at once; each is released or deleted as on its own (the service decides per
+  // item), and the answer lists every item's outcome.
+  on("POST", "/api/v1/quarantine/bulk", [this](Ctx& c) {
+    auto action = c.str("action", true);
+    if (action != "release" && action != "delete") raise(400, "invalid", "action must be release or delete", "action");
+    if (!c.body.contains("ids") || !c.body["ids"].is_array() || c.body["ids"].empty() || c.body["ids"].size() > 500)
+      raise(400, "invalid", "ids must be an array of 1..500 item ids", "ids");
+    bool approve = c.tri("approve_sender") == 1;
+    std::unique_ptr<quarantine::Releaser> rel;
+    if (action == "release") {
+      rel = d.releaser ? d.releaser() : nullptr;
+      if (!rel) raise(503, "unavailable", "releases need the running server's scan engine");
+    }
+    json results = json::array();
+    for (auto& v : c.body["ids"]) {
+      if (!v.is_string()) raise(400, "invalid", "ids must be strings", "ids");
+      auto id = v.get<std::string>();
+      json one = {{"id", id}};
+      if (action == "release") {
+        auto r = d.quarantine->release(c.scope(), id, approve, *rel);
+        if (r) one["queue_id"] = r->queue_id;
+        else one["error"] = r.error();
+      } else if (auto st2 = d.quarantine->remove(c.scope(), id); !st2) {
+        one["error"] = st2.message();
+      }
+      one["ok"] = !one.contains("error");
+      results.push_back(one);
+    }
+    c.after = {{"action", action}, {"results", results}};
+    c.after_set = true;
+    return ok({{"results", results}});
   }, true);
 
   // ----- message tracking -----

@@ -9,7 +9,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -162,15 +161,19 @@ awaitable<void> ApiServer::Impl::serve(Stream& stream, beast::tcp_stream& tcp_la
       if (!ok) {
         res = plain_error(400, "bad_request", "bad percent-encoding in the request target");
       } else {
-        // Off the I/O threads: handlers touch the store and hash passwords.
-        co_await asio::post(pool, asio::use_awaitable);
-        try {
-          res = handler(r);
-        } catch (const std::exception& e) {
-          log::error("api.handler_failed", JsonLine().add("error", e.what()).add("path", r.path));
-          res = plain_error(500, "internal", "internal error");
-        }
-        co_await asio::post(tcp_layer.get_executor(), asio::use_awaitable);
+        // Off the I/O threads: handlers touch the store and hash passwords. The result comes back
+        // to this coroutine's own executor.
+        res = co_await asio::co_spawn(
+            pool,
+            [this, &r]() -> awaitable<Response> {
+              try {
+                co_return handler(r);
+              } catch (const std::exception& e) {
+                log::error("api.handler_failed", JsonLine().add("error", e.what()).add("path", r.path));
+              }
+              co_return plain_error(500, "internal", "internal error");
+            },
+            asio::use_awaitable);
       }
       close = !req.keep_alive();
     }

@@ -202,6 +202,8 @@ class ApiTest(unittest.TestCase):
             ("PUT", "/api/v1/tenants/acme/suspension", {"inbound": True, "reason": "probe"}),
             ("DELETE", "/api/v1/tenants/acme/suspension", None),
             ("GET", "/api/v1/tenants/acme/domains", None),
+            ("PUT", "/api/v1/tenants/acme/domains/acme.example", {"routes": [{"host": "127.0.0.1", "port": 9}]}),
+            ("DELETE", "/api/v1/tenants/acme/domains/acme.example", None),
             ("GET", "/api/v1/tenants/acme/accounts", None),
             ("PUT", "/api/v1/tenants/acme/accounts/new@acme.example", {}),
             ("DELETE", "/api/v1/tenants/acme/accounts/bob@acme.example", None),
@@ -219,6 +221,7 @@ class ApiTest(unittest.TestCase):
             ("GET", f"/api/v1/quarantine/{qid}/preview", None),
             ("POST", f"/api/v1/quarantine/{qid}/release", {}),
             ("DELETE", f"/api/v1/quarantine/{qid}", None),
+            ("POST", "/api/v1/quarantine/bulk", {"action": "delete", "ids": [qid]}),
             ("GET", "/api/v1/quarantine?tenant=acme", None),
             ("GET", "/api/v1/messages?tenant=acme", None),
             ("GET", "/api/v1/security-events?tenant=acme", None),
@@ -231,22 +234,42 @@ class ApiTest(unittest.TestCase):
         auditor = self.login("acme-auditor")
         bob = self.login("bob")
         anon = self.anon()
+        root = self.login("root")
+        status, short, _, _ = root.call("POST", "/api/v1/tokens", {"label": "short", "access": "write", "expires_in": 1})
+        self.assertEqual(status, 201)
+        expired = Client(self.api_port, token=short["token"])
+        no_csrf = Client(self.api_port, cookie=root.cookie)  # an operator's session, no CSRF token
+        time.sleep(1.1)
         for method, path, body in eps:
             status, resp, hdrs, _ = anon.call(method, path, body)
             self.assertEqual(status, 401, f"no session: {method} {path}")
             self.assert_headers(hdrs, f"{method} {path}")
+            self.assertEqual(expired.call(method, path, body)[0], 401, f"expired token: {method} {path}")
+            if method != "GET":
+                status, resp, _, _ = no_csrf.call(method, path, body)
+                self.assertEqual((status, resp["error"]["code"]), (403, "csrf"), f"no CSRF: {method} {path}")
             status, resp, hdrs, _ = beta.call(method, path, body)
-            self.assertIn(status, (403, 404), f"beta-admin: {method} {path} -> {status} {resp}")
-            self.assertEqual(set(resp["error"]), {"code", "message", "field"})
             self.assert_headers(hdrs, f"{method} {path}")
+            if path.endswith("/bulk"):  # answered per item: each one refused
+                self.assertEqual(status, 200, resp)
+                self.assertFalse(any(r["ok"] for r in resp["results"]), resp)
+                self.assertRegex(resp["results"][0]["error"], "permission denied|no quarantined message")
+                continue
+            self.assertIn(status, (403, 404, 409), f"beta-admin: {method} {path} -> {status} {resp}")
+            self.assertEqual(set(resp["error"]), {"code", "message", "field"})
             if method != "GET":
                 status, resp, _, _ = auditor.call(method, path, body)
+                if path.endswith("/bulk"):
+                    self.assertEqual(status, 200, resp)
+                    self.assertIn("auditors cannot", resp["results"][0]["error"])
+                    continue
                 self.assertEqual(status, 403, f"auditor: {method} {path} -> {status} {resp}")
                 if "/quarantine/" not in path and "/senders" not in path:  # end users act on their own mail
                     status, resp, _, _ = bob.call(method, path, body)
                     self.assertEqual(status, 403, f"end user: {method} {path} -> {status} {resp}")
         # nothing of acme changed through those refusals
-        root = self.login("root")
+        self.assertEqual(root.call("GET", "/api/v1/tenants/acme/domains")[1]["items"][0]["routes"][0]["port"],
+                         self.sink.port)
         self.assertFalse(root.call("GET", "/api/v1/tenants/acme")[1]["suspended_inbound"])
         self.assertEqual(root.call("GET", f"/api/v1/quarantine/{qid}")[1]["status"], "held")
         self.assertEqual(root.call("GET", "/api/v1/users?name=intruder")[1]["total"], 0)
