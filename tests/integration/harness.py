@@ -112,9 +112,12 @@ class Gateway:
     """A mailmoat server in a temporary directory. Use .cli(...) for administration."""
 
     def __init__(self, extra_config="", queue=None, tmp=None, smtp=None, delivery=None, scan=None,
-                 auth=None, dns=None):
+                 auth=None, dns=None, api=None):
         self.tmp = tmp or tempfile.mkdtemp(prefix="mm-it-")
         self.port = free_port()
+        # The management API listens on a free port of its own (never the default 8443, which
+        # parallel gateways would share); api={...} adds or overrides [api] keys.
+        self.api_port = free_port()
         self.proc = None
         self.config_path = os.path.join(self.tmp, "mailmoat.toml")
         q = {"first_retry_s": 1, "min_backoff_s": 1, "max_backoff_s": 2}
@@ -130,6 +133,9 @@ class Gateway:
         au = {"enabled": False} if auth is None else dict(auth)
         aulines = "".join(f"\n{k} = {toml_value(v)}" for k, v in au.items())
         dnlines = "".join(f"\n{k} = {toml_value(v)}" for k, v in (dns or {}).items())
+        ap = {"listen": [f"127.0.0.1:{self.api_port}"]}
+        ap.update(api or {})
+        aplines = "".join(f"\n{k} = {toml_value(v)}" for k, v in ap.items())
         with open(self.config_path, "w") as f:
             f.write(f"""
 [server]
@@ -146,6 +152,7 @@ connection_reuse_s = 1{dlines}
 [scan]{sclines}
 [auth]{aulines}
 [dns]{dnlines}
+[api]{aplines}
 {extra_config}
 """)
         self.log_path = os.path.join(self.tmp, "stderr.log")

@@ -71,9 +71,8 @@ class ApiTest(unittest.TestCase):
         cls.rules = harness.rules_dir_with(TEST_RULES)
         cls.sink = harness.Sink().start()
         cls.beta_sink = harness.Sink().start()
-        cls.api_port = harness.free_port()
-        cls.gw = harness.Gateway(scan={"rules_dir": cls.rules},
-                                 extra_config=f'[api]\nlisten = ["127.0.0.1:{cls.api_port}"]\n')
+        cls.gw = harness.Gateway(scan={"rules_dir": cls.rules})
+        cls.api_port = cls.gw.api_port
         gw = cls.gw
         gw.add_tenant_domain("acme", "acme.example", cls.sink.port)
         gw.add_tenant_domain("beta", "beta.example", cls.beta_sink.port)
