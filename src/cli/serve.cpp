@@ -10,6 +10,8 @@
 #include <fstream>
 #include <mutex>
 
+#include "api/api.h"
+#include "api/server.h"
 #include "auth/auth.h"
 #include "cli/commands.h"
 #include "cli/engine.h"
@@ -208,6 +210,46 @@ int serve(const config::Config& c) {
   });
   if (auto st = control.start(); !st) return startup_error(st.message());
 
+  // The management REST API (src/api) on its own listener.
+  std::unique_ptr<api::Api> rest;
+  std::unique_ptr<api::ApiServer> rest_server;
+  if (c.api_enabled) {
+    api::ApiDeps ad;
+    ad.store = store->get();
+    ad.tenancy = &tenancy_service;
+    ad.quarantine = &quarantine_store;
+    ad.releaser = [&]() -> std::unique_ptr<quarantine::Releaser> {
+      std::shared_ptr<const scan::Engine> engine;
+      {
+        std::lock_guard lk(engine_mu);
+        engine = current_engine;
+      }
+      return std::make_unique<quarantine::SpoolReleaser>(spool, &manager, engine, &tracker, c.scan_timeout_ms);
+    };
+    api::AuthOptions ao;
+    ao.session_ttl_s = c.api_session_ttl_s;
+    ao.token_max_ttl_s = int64_t(c.api_token_max_days) * 86400;
+    ao.limits.user_failures = static_cast<int>(c.api_login_user_failures);
+    ao.limits.ip_failures = static_cast<int>(c.api_login_ip_failures);
+    rest = std::make_unique<api::Api>(ad, ao);
+    api::ServerOptions so_api;
+    so_api.listen.clear();
+    for (auto& l : c.api_listen) so_api.listen.emplace_back(l.address, l.port);
+    so_api.tls = c.api_tls;
+    so_api.tls_cert = c.tls_cert;
+    so_api.tls_key = c.tls_key;
+    so_api.tls_min_version = c.tls_min_version;
+    so_api.max_body = c.api_max_body;
+    so_api.request_timeout_s = c.api_request_timeout_s;
+    so_api.max_connections = c.api_max_connections;
+    rest_server = std::make_unique<api::ApiServer>(loop, so_api, [&rest](const api::Request& r) { return rest->handle(r); });
+    if (auto st = rest_server->start(); !st) return startup_error(st.message());
+    std::string ports;
+    for (auto p : rest_server->bound_ports()) ports += (ports.empty() ? "" : ",") + std::to_string(p);
+    log::info("api.started", JsonLine().add("ports", ports).add("tls", c.api_tls));
+    if (!c.api_tls) log::warn("api.plain_http", JsonLine().add("note", "the API listens without TLS"));
+  }
+
   manager.start();
   loop.every(1000, [&] { gw.refresh(); });
   loop.every(30000, [&] { gw.rescan_pending(); });
@@ -241,6 +283,7 @@ int serve(const config::Config& c) {
     log::info("server.stopping", JsonLine().add("grace_s", c.shutdown_grace_s));
     *deadline = std::chrono::steady_clock::now() + std::chrono::seconds(c.shutdown_grace_s);
     server.stop_accepting();
+    if (rest_server) rest_server->stop();
     manager.stop();
     wait_drain();
   };

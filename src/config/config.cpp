@@ -182,7 +182,7 @@ Result<Config> load(const std::string& path) {
   Config c;
   c.source = path;
   std::vector<std::string> errors;
-  static const char* kTables[] = {"server", "smtp", "tls", "store", "queue", "delivery", "scan", "log", "links", "antivirus", "attachments", "dns", "auth"};
+  static const char* kTables[] = {"server", "smtp", "tls", "store", "queue", "delivery", "scan", "log", "links", "antivirus", "attachments", "dns", "auth", "api"};
   for (auto&& [k, v] : root) {
     (void)v;
     bool known = false;
@@ -298,6 +298,19 @@ Result<Config> load(const std::string& path) {
     }
   }
   {
+    TableReader t(root, "api", errors);
+    t.boolean("enabled", c.api_enabled);
+    t.listens("listen", c.api_listen);
+    t.boolean("tls", c.api_tls);
+    t.integer("max_body", c.api_max_body, 1024, uint64_t(64) << 20);
+    t.integer("request_timeout_s", c.api_request_timeout_s, 1, 3600);
+    t.integer("session_ttl_s", c.api_session_ttl_s, 60, 30 * 86400);
+    t.integer("token_max_days", c.api_token_max_days, 1, 3650);
+    t.integer("login_user_failures", c.api_login_user_failures, 1, 1000);
+    t.integer("login_ip_failures", c.api_login_ip_failures, 1, 100000);
+    t.integer("max_connections", c.api_max_connections, 1, 100000);
+  }
+  {
     TableReader t(root, "auth", errors);
     t.boolean("enabled", c.auth_enabled);
     t.str("authserv_id", c.authserv_id);
@@ -405,6 +418,11 @@ std::string describe(const Config& c) {
      << (c.url_blocklist_file.empty() ? "(store only)" : c.url_blocklist_file) << ", "
      << c.uri_dnsbl_zones.size() << " URI DNS list zone(s)"
      << (c.uri_dnsbl_zones.empty() ? "" : " (asked through the [dns] resolver by the server)") << "\n";
+  os << "api:      ";
+  if (!c.api_enabled) os << " off";
+  for (auto& l : c.api_listen) os << " " << l.address << ":" << l.port;
+  if (c.api_enabled) os << (c.api_tls ? " (TLS)" : " (plain HTTP)");
+  os << "\n";
   return os.str();
 }
 

@@ -125,6 +125,18 @@ struct Config {
   int att_archive_depth = 4;           // archive levels listed below an attachment
   uint32_t att_max_files = 1000;       // files listed in one attachment's archives
   uint64_t att_max_expanded_bytes = 64ull << 20;  // bytes unpacked per attachment
+
+  // [api] (management REST API, docs/CONFIGURATION.md)
+  bool api_enabled = true;
+  std::vector<Listen> api_listen{{"127.0.0.1", 8443}};
+  bool api_tls = true;                 // false only behind a TLS-terminating proxy on loopback
+  uint64_t api_max_body = 1 << 20;     // bytes
+  int api_request_timeout_s = 30;
+  int api_session_ttl_s = 8 * 3600;
+  int api_token_max_days = 365;
+  uint32_t api_login_user_failures = 5;   // failed logins per user in 15 min before a 15 min lockout
+  uint32_t api_login_ip_failures = 20;    // the same per client address
+  uint32_t api_max_connections = 256;
 };
 
 // Loads and validates a config file. Relative paths are taken relative to the working directory.

@@ -224,6 +224,24 @@ CREATE INDEX summaries_tenant_ts ON message_summaries (tenant, ts_us);
 CREATE INDEX summaries_queue_id ON message_summaries (queue_id);
 CREATE INDEX summaries_ts ON message_summaries (ts_us);
 )sql"},
+    {10, "API tokens with scope and expiry, and the API audit log", R"sql(
+ALTER TABLE api_tokens ADD COLUMN tenant VARCHAR(63) NOT NULL DEFAULT '';
+ALTER TABLE api_tokens ADD COLUMN access VARCHAR(8) NOT NULL DEFAULT 'read';
+ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE api_audit (
+  id INTEGER PRIMARY KEY,
+  ts BIGINT NOT NULL,
+  actor VARCHAR(320) NOT NULL,
+  tenant VARCHAR(63) NOT NULL,
+  client_ip VARCHAR(64) NOT NULL,
+  action VARCHAR(255) NOT NULL,
+  target TEXT NOT NULL,
+  before_json TEXT NOT NULL,
+  after_json TEXT NOT NULL
+);
+CREATE INDEX api_audit_tenant_ts ON api_audit (tenant, ts);
+CREATE INDEX api_audit_ts ON api_audit (ts);
+)sql"},
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "store/migrations.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_tenancy.h"
+#include "store/sqlite_api.h"
 #include "store/store.h"
 #include "store/validate.h"
 #include "util/clock.h"
@@ -30,6 +31,7 @@ class SqliteStore final : public Store {
   explicit SqliteStore(std::unique_ptr<sql::Db> db) : db_(std::move(db)), tenancy_(make_sqlite_tenancy(*db_, mu_)) {}
 
   TenancyStore& tenancy() override { return *tenancy_; }
+  ApiStore* api() override { return api_.get(); }
 
   Result<Tenant> create_tenant(const std::string& name, const std::string& display_name) override {
     if (auto st = check_tenant_name(name); !st) return st;
@@ -516,6 +518,7 @@ class SqliteStore final : public Store {
   std::mutex mu_;
   std::unique_ptr<sql::Db> db_;
   std::unique_ptr<TenancyStore> tenancy_;
+  std::unique_ptr<ApiStore> api_ = make_sqlite_api(*db_, mu_);
 };
 
 // Applies pending migrations in one write transaction (safe when several processes open at once).

@@ -148,9 +148,12 @@ class Gateway:
     """A mailmoat server in a temporary directory. Use .cli(...) for administration."""
 
     def __init__(self, extra_config="", queue=None, tmp=None, smtp=None, delivery=None, scan=None,
-                 auth=None, dns=None):
+                 auth=None, dns=None, api=None):
         self.tmp = tmp or tempfile.mkdtemp(prefix="mm-it-")
         self.port = free_port()
+        # The management API listens on a free port of its own (never the default 8443, which
+        # parallel gateways would share); api={...} adds or overrides [api] keys.
+        self.api_port = free_port()
         self.proc = None
         self.config_path = os.path.join(self.tmp, "mailmoat.toml")
         q = {"first_retry_s": 1, "min_backoff_s": 1, "max_backoff_s": 2}
@@ -166,6 +169,9 @@ class Gateway:
         au = {"enabled": False} if auth is None else dict(auth)
         aulines = "".join(f"\n{k} = {toml_value(v)}" for k, v in au.items())
         dnlines = "".join(f"\n{k} = {toml_value(v)}" for k, v in (dns or {}).items())
+        ap = {"listen": [f"127.0.0.1:{self.api_port}"]}
+        ap.update(api or {})
+        aplines = "".join(f"\n{k} = {toml_value(v)}" for k, v in ap.items())
         with open(self.config_path, "w") as f:
             f.write(f"""
 [server]
@@ -182,6 +188,7 @@ connection_reuse_s = 1{dlines}
 [scan]{sclines}
 [auth]{aulines}
 [dns]{dnlines}
+[api]{aplines}
 {extra_config}
 """)
         self.log_path = os.path.join(self.tmp, "stderr.log")
@@ -202,6 +209,17 @@ connection_reuse_s = 1{dlines}
         self.cli("domain", "add", domain, "--tenant", tenant, "--route", f"127.0.0.1:{sink_port}", "--tls", tls)
         if policy:
             self.cli("policy", "set", tenant, policy)
+
+    def add_user(self, name, role, tenant=None, account=None, password="correct horse battery staple"):
+        """A console user (the password goes in on stdin, as an operator would type it)."""
+        args = [BIN, "-c", self.config_path, "user", "add", name, "--role", role]
+        if tenant:
+            args += ["--tenant", tenant]
+        if account:
+            args += ["--account", account]
+        r = subprocess.run(args, input=password + "\n", capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError(f"user add {name} failed: {r.stderr}")
 
     def start(self, wait=True):
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
@@ -397,6 +415,19 @@ def unverified_tls_context():
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     return ctx
+
+
+def rules_dir_with(extra_rules):
+    """A temporary copy of the project's rules (and rules/links) plus a file with `extra_rules`;
+    the caller removes it (shutil.rmtree)."""
+    d = tempfile.mkdtemp(prefix="mm-rules-")
+    for f in os.listdir(os.path.join(SOURCE, "rules")):
+        if f.endswith(".rules"):
+            shutil.copy(os.path.join(SOURCE, "rules", f), d)
+    shutil.copytree(os.path.join(SOURCE, "rules", "links"), os.path.join(d, "links"))
+    with open(os.path.join(d, "99_test.rules"), "w") as f:
+        f.write(extra_rules)
+    return d
 
 
 def start_acme(test, **gateway_args):

@@ -1,0 +1,270 @@
+#include "api/auth.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+
+namespace mm::api {
+namespace {
+
+std::string hex(const unsigned char* p, size_t n) {
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    out += d[p[i] >> 4];
+    out += d[p[i] & 15];
+  }
+  return out;
+}
+
+std::string trim(const std::string& s) {
+  size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
+  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
+}
+
+AuthError fail(int status, std::string code, std::string msg) { return {status, std::move(code), std::move(msg)}; }
+
+}  // namespace
+
+std::string random_token() {
+  if (sodium_init() < 0) return {};
+  unsigned char b[32];
+  randombytes_buf(b, sizeof b);
+  return hex(b, sizeof b);
+}
+
+std::string hash_token(const std::string& token) {
+  unsigned char out[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(token.data()), token.size());
+  return hex(out, sizeof out);
+}
+
+std::string csrf_for(const std::string& session_token) { return hash_token("mailmoat-csrf:" + session_token).substr(0, 40); }
+
+bool equal_secret(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+std::map<std::string, std::string> parse_cookies(const std::string& header) {
+  std::map<std::string, std::string> out;
+  size_t i = 0;
+  while (i < header.size()) {
+    size_t j = header.find(';', i);
+    if (j == std::string::npos) j = header.size();
+    std::string part = trim(header.substr(i, j - i));
+    i = j + 1;
+    size_t eq = part.find('=');
+    if (eq == std::string::npos || eq == 0) continue;
+    out.emplace(trim(part.substr(0, eq)), trim(part.substr(eq + 1)));  // first one wins
+  }
+  return out;
+}
+
+bool LoginLimiter::note(Entry& e, int limit, int64_t now) {
+  while (!e.fails.empty() && e.fails.front() <= now - o_.window_s) e.fails.pop_front();
+  e.fails.push_back(now);
+  if (static_cast<int>(e.fails.size()) >= limit && e.locked_until <= now) {
+    e.locked_until = now + o_.lockout_s;
+    e.fails.clear();
+    return true;
+  }
+  return false;
+}
+
+int64_t LoginLimiter::blocked_for(const std::string& user, const std::string& ip, int64_t now) {
+  std::lock_guard lk(mu_);
+  int64_t wait = 0;
+  if (auto it = users_.find(user); it != users_.end()) wait = std::max(wait, it->second.locked_until - now);
+  if (auto it = ips_.find(ip); it != ips_.end()) wait = std::max(wait, it->second.locked_until - now);
+  return std::max<int64_t>(wait, 0);
+}
+
+bool LoginLimiter::failure(const std::string& user, const std::string& ip, int64_t now) {
+  std::lock_guard lk(mu_);
+  if (users_.size() > 100000) users_.clear();  // bounded memory under a spray of names
+  if (ips_.size() > 100000) ips_.clear();
+  bool a = note(users_[user], o_.user_failures, now);
+  bool b = note(ips_[ip], o_.ip_failures, now);
+  return a || b;
+}
+
+void LoginLimiter::success(const std::string& user) {
+  std::lock_guard lk(mu_);
+  users_.erase(user);
+}
+
+Credentials::Credentials(store::Store& st, tenancy::TenancyService& t, AuthOptions o)
+    : st_(st), tenancy_(t), o_(o), limiter_(o.limits) {}
+
+bool Credentials::login(const std::string& name_in, const std::string& password, const std::string& ip, int64_t now,
+                        Login* out, AuthError* err) {
+  std::string name = name_in;
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (auto wait = limiter_.blocked_for(name, ip, now); wait > 0) {
+    *err = fail(429, "rate_limited", "too many failed logins; try again in " + std::to_string(wait) + " s");
+    return false;
+  }
+  auto scope = tenancy_.authenticate(name, password);
+  if (!scope) {
+    bool locked = limiter_.failure(name, ip, now);
+    if (locked) {
+      store::SecurityEvent ev;
+      ev.ts = now;
+      ev.kind = "login_lockout";
+      if (auto u = st_.tenancy().find_user(name)) ev.tenant = u->tenant;
+      ev.detail = "failed logins for '" + name + "' from " + ip + "; locked for " + std::to_string(o_.limits.lockout_s) + " s";
+      (void)st_.tenancy().add_security_event(ev);
+    }
+    *err = fail(401, "unauthorized", "invalid user name or password");
+    return false;
+  }
+  limiter_.success(name);
+  Login l;
+  l.token = random_token();
+  if (l.token.empty()) {
+    *err = fail(500, "internal", "no randomness");
+    return false;
+  }
+  l.csrf = csrf_for(l.token);
+  l.expires_at = now + o_.session_ttl_s;
+  l.scope = *scope;
+  if (auto st = st_.tenancy().add_session(name, hash_token(l.token), l.expires_at); !st) {
+    *err = fail(500, "internal", st.message());
+    return false;
+  }
+  *out = std::move(l);
+  return true;
+}
+
+void Credentials::logout(const Caller& c, int64_t now) {
+  if (!c.session_hash.empty() && st_.api()) (void)st_.api()->revoke_session(c.session_hash, now);
+}
+
+bool Credentials::scope_of(const std::string& user, Caller* out, AuthError* err) {
+  auto s = tenancy_.scope_for_user(user);
+  if (!s) {
+    *err = fail(401, "unauthorized", "the user no longer exists or is disabled");
+    return false;
+  }
+  out->scope = *s;
+  out->user = user;
+  return true;
+}
+
+bool Credentials::identify(const std::string& authorization, const std::string& cookie_header, int64_t now,
+                           Caller* out, AuthError* err) {
+  auto* api = st_.api();
+  if (!api) {
+    *err = fail(500, "internal", "the store keeps no sessions");
+    return false;
+  }
+  if (!authorization.empty()) {
+    const std::string kBearer = "bearer ";
+    std::string lowered = authorization.substr(0, kBearer.size());
+    std::transform(lowered.begin(), lowered.end(), lowered.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lowered != kBearer) {
+      *err = fail(401, "unauthorized", "only Bearer tokens are accepted");
+      return false;
+    }
+    std::string token = trim(authorization.substr(kBearer.size()));
+    auto cred = token.empty() ? std::nullopt : api->find_token(hash_token(token), now);
+    if (!cred) {
+      *err = fail(401, "unauthorized", "unknown, revoked or expired token");
+      return false;
+    }
+    Caller c;
+    if (!scope_of(cred->user, &c, err)) return false;
+    c.write = cred->write;
+    c.token_id = cred->id;
+    if (!cred->tenant.empty()) {
+      // Narrow an operator's token to one tenant (as that tenant's administrator); others' tokens
+      // were checked against their own tenant when created.
+      if (c.scope.is_operator()) {
+        c.scope = tenancy::Scope::admin(cred->tenant, c.user);
+      } else if (c.scope.tenant != cred->tenant) {
+        *err = fail(401, "unauthorized", "the token's tenant no longer matches its user");
+        return false;
+      }
+    }
+    if (!c.write && c.scope.role == tenancy::Role::Admin) c.scope.role = tenancy::Role::Auditor;
+    *out = std::move(c);
+    return true;
+  }
+  auto cookies = parse_cookies(cookie_header);
+  auto it = cookies.find(kSessionCookie);
+  if (it == cookies.end() || it->second.empty()) {
+    *err = fail(401, "unauthorized", "log in first (no session)");
+    return false;
+  }
+  auto h = hash_token(it->second);
+  auto sess = api->find_session(h, now);
+  if (!sess) {
+    *err = fail(401, "unauthorized", "the session expired or was ended; log in again");
+    return false;
+  }
+  Caller c;
+  if (!scope_of(sess->user, &c, err)) return false;
+  c.cookie = true;
+  c.session_hash = h;
+  c.csrf = csrf_for(it->second);
+  *out = std::move(c);
+  return true;
+}
+
+bool Credentials::create_token(const Caller& c, const std::string& label, const std::string& tenant, bool write,
+                               int64_t ttl_s, int64_t now, std::string* secret, store::Credential* rec,
+                               AuthError* err) {
+  if (label.empty() || label.size() > 255) {
+    *err = fail(400, "invalid", "label must be 1..255 characters");
+    return false;
+  }
+  if (ttl_s < 1 || ttl_s > o_.token_max_ttl_s) {
+    *err = fail(400, "invalid", "expires_in must be 1.." + std::to_string(o_.token_max_ttl_s) + " seconds");
+    return false;
+  }
+  if (write && !c.write) {
+    *err = fail(403, "forbidden", "permission denied: a read-only credential cannot create a write token");
+    return false;
+  }
+  if (!tenant.empty()) {
+    if (auto st = c.scope.can_read(tenant); !st) {
+      *err = fail(403, "forbidden", st.message());
+      return false;
+    }
+  }
+  // A token created by a narrowed token stays as narrow.
+  std::string t = tenant.empty() && !c.scope.is_operator() ? c.scope.tenant : tenant;
+  if (c.token_id != 0 && c.scope.is_operator() == false && t != c.scope.tenant) t = c.scope.tenant;
+  auto s = random_token();
+  auto r = st_.api()->add_token(c.user, label, hash_token(s), t, write, now + ttl_s);
+  if (!r) {
+    *err = fail(400, "invalid", r.error());
+    return false;
+  }
+  *secret = s;
+  *rec = *r;
+  return true;
+}
+
+std::vector<store::Credential> Credentials::tokens(const Caller& c) {
+  return st_.api()->list_tokens(c.scope.is_operator() ? "" : c.user);
+}
+
+bool Credentials::revoke_token(const Caller& c, int64_t id, int64_t now, AuthError* err) {
+  auto t = st_.api()->get_token(id);
+  if (!t || (!c.scope.is_operator() && t->user != c.user)) {
+    *err = fail(404, "not_found", "token " + std::to_string(id) + " does not exist");
+    return false;
+  }
+  if (auto st = st_.api()->revoke_token(id, now); !st) {
+    *err = fail(400, "invalid", st.message());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace mm::api

@@ -1,0 +1,120 @@
+// Authentication for the management API: console logins (name + password through the tenancy
+// service's Argon2id check) with rate limiting and lockout per user and per client address,
+// sessions in a cookie (random token; only its SHA-256 is stored, with an expiry), a CSRF token
+// derived from the session token that cookie-authenticated writes must echo in X-CSRF-Token, and
+// API tokens (shown once, stored hashed, read or write, optionally narrowed to one tenant,
+// expiring) sent as "Authorization: Bearer". A token never grants more than its user has: the
+// user's current scope is looked up on every request (disabled users and password resets, which
+// revoke everything, take effect at once).
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+#include "tenancy/scope.h"
+#include "tenancy/tenancy.h"
+
+namespace mm::api {
+
+// 32 random bytes as 64 hex characters.
+std::string random_token();
+// SHA-256 of the token, hex.
+std::string hash_token(const std::string& token);
+// The CSRF token that belongs to a session token.
+std::string csrf_for(const std::string& session_token);
+// Compares in time independent of where the first difference is.
+bool equal_secret(const std::string& a, const std::string& b);
+// "a=1; b=2" -> {a:1, b:2}
+std::map<std::string, std::string> parse_cookies(const std::string& header);
+
+struct LimitOptions {
+  int user_failures = 5;    // failed logins per user within window_s before a lockout
+  int ip_failures = 20;     // failed logins per client address within window_s before a lockout
+  int window_s = 900;
+  int lockout_s = 900;
+};
+
+// Counts failed logins per user and per client address; thread-safe.
+class LoginLimiter {
+ public:
+  explicit LoginLimiter(LimitOptions o = {}) : o_(o) {}
+  // 0 when a login may be tried now, else the seconds until it may.
+  int64_t blocked_for(const std::string& user, const std::string& ip, int64_t now);
+  // Records a failure; true when it started a lockout (of the user or the address).
+  bool failure(const std::string& user, const std::string& ip, int64_t now);
+  // A successful login clears the user's failures (the address keeps its count).
+  void success(const std::string& user);
+
+ private:
+  struct Entry {
+    std::deque<int64_t> fails;
+    int64_t locked_until = 0;
+  };
+  bool note(Entry& e, int limit, int64_t now);
+  LimitOptions o_;
+  std::mutex mu_;
+  std::map<std::string, Entry> users_, ips_;
+};
+
+// An authentication or authorisation failure with its HTTP status.
+struct AuthError {
+  int status = 401;
+  std::string code = "unauthorized";
+  std::string message;
+};
+
+struct Caller {
+  tenancy::Scope scope;
+  std::string user;
+  bool cookie = false;       // session cookie: writes need the CSRF header
+  bool write = true;         // read-only tokens: false
+  std::string session_hash;  // cookie sessions
+  std::string csrf;          // cookie sessions: the X-CSRF-Token writes must send
+  int64_t token_id = 0;      // bearer tokens
+};
+
+struct Login {
+  std::string token, csrf;
+  int64_t expires_at = 0;
+  tenancy::Scope scope;
+};
+
+struct AuthOptions {
+  int session_ttl_s = 8 * 3600;
+  int64_t token_max_ttl_s = 365LL * 86400;
+  LimitOptions limits;
+};
+
+class Credentials {
+ public:
+  Credentials(store::Store&, tenancy::TenancyService&, AuthOptions = {});
+  // On failure: 429 rate_limited (with the wait in the message) or 401 unauthorized.
+  bool login(const std::string& name, const std::string& password, const std::string& ip, int64_t now, Login* out,
+             AuthError* err);
+  void logout(const Caller&, int64_t now);
+  // From "Authorization: Bearer T" (preferred) or the session cookie.
+  bool identify(const std::string& authorization, const std::string& cookie_header, int64_t now, Caller* out,
+                AuthError* err);
+  // A new token for the caller's own user: tenant "" = the user's own scope; write needs a
+  // writing caller; ttl_s 1..max. Returns the secret (shown once) and the stored record.
+  bool create_token(const Caller&, const std::string& label, const std::string& tenant, bool write, int64_t ttl_s,
+                    int64_t now, std::string* secret, store::Credential* rec, AuthError* err);
+  // Operators see and revoke every token; others their own.
+  std::vector<store::Credential> tokens(const Caller&);
+  bool revoke_token(const Caller&, int64_t id, int64_t now, AuthError* err);
+
+  static constexpr const char* kSessionCookie = "mm_session";
+
+ private:
+  bool scope_of(const std::string& user, Caller* out, AuthError* err);
+  store::Store& st_;
+  tenancy::TenancyService& tenancy_;
+  AuthOptions o_;
+  LoginLimiter limiter_;
+};
+
+}  // namespace mm::api

@@ -1,0 +1,59 @@
+// Persistence for the management API (issue 7): console sessions looked up and revoked by the
+// hash of their cookie token, API tokens with a tenant, read/write access and expiry (only the
+// hash of the secret is stored), and the audit log of every change made through the API. Plain
+// records only: who may create or use what is decided in src/api.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace mm::store {
+
+struct Credential {
+  int64_t id = 0;
+  std::string user;    // login name
+  std::string label;   // tokens: what the token is for
+  std::string tenant;  // tokens: "" = the user's own scope
+  bool write = false;  // tokens: may change things (sessions always true)
+  int64_t created_at = 0, expires_at = 0, revoked_at = 0;  // unix s; tokens: expires_at 0 = never
+};
+
+struct AuditEntry {
+  int64_t id = 0;
+  int64_t ts = 0;  // unix s
+  std::string actor, tenant, client_ip;
+  std::string action;  // "PUT /api/v1/tenants/{tenant}/policies/{level}"
+  std::string target;  // the ids the request named, e.g. "tenant=acme level=tenant"
+  std::string before_json, after_json;  // JSON ("null" when there is nothing)
+};
+
+struct AuditQuery {
+  std::string tenant;  // "" = any
+  std::string actor;   // "" = any
+  int64_t since = 0, until = 0;  // 0 = open
+  int64_t before_id = 0;         // only entries with a smaller id (paging); 0 = none
+  size_t limit = 100;
+};
+
+class ApiStore {
+ public:
+  virtual ~ApiStore() = default;
+  // A live (not revoked, not expired) session by token hash.
+  virtual std::optional<Credential> find_session(const std::string& token_hash, int64_t now) = 0;
+  virtual Status revoke_session(const std::string& token_hash, int64_t now) = 0;
+  virtual Result<Credential> add_token(const std::string& user, const std::string& label, const std::string& token_hash,
+                                       const std::string& tenant, bool write, int64_t expires_at) = 0;
+  // A live token by hash (its user must exist; enabled-ness is checked by the caller).
+  virtual std::optional<Credential> find_token(const std::string& token_hash, int64_t now) = 0;
+  virtual std::optional<Credential> get_token(int64_t id) = 0;
+  virtual std::vector<Credential> list_tokens(const std::string& user) = 0;  // "" = every user's
+  // Idempotent: revoking a revoked token succeeds; unknown id is an error.
+  virtual Status revoke_token(int64_t id, int64_t now) = 0;
+  virtual Status add_audit(const AuditEntry&) = 0;
+  virtual std::vector<AuditEntry> audit(const AuditQuery&) = 0;  // newest first
+};
+
+}  // namespace mm::store
