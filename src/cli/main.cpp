@@ -263,6 +263,7 @@ int main(int argc, char** argv) {
   auto* qrel = qu->add_subcommand("release", "Rescan, then deliver the original message through the queue");
   qrel->add_option("id", ta.id, "Quarantine id")->required();
   qrel->add_flag("--approve-sender", ta.approve_sender, "Also approve the sender for this recipient");
+  qrel->add_flag("--not-spam", ta.not_spam, "Also report the original message to the classifier as not spam");
   qrel->callback(scoped([&] { return mm::cli::quarantine_release(cfg, ta); }));
   auto* qdel = qu->add_subcommand("delete", "Delete a quarantined message");
   qdel->add_option("id", ta.id, "Quarantine id")->required();

@@ -190,6 +190,12 @@ int serve(const config::Config& c) {
         engine = current_engine;
       }
       quarantine::SpoolReleaser rel(spool, &manager, engine, &tracker, c.scan_timeout_ms);
+      // A release reported as not spam changed the stored model: scan with it from now on.
+      rel.set_on_model_changed([&] {
+        if (!scan_pool) return;
+        if (auto st = load_scanner(); !st)
+          log::warn("scan.reload_failed", JsonLine().add("error", st.message()));
+      });
       return quarantine_control(**store, quarantine_store, rel, args);
     }
     if (!args.empty() && args[0] == "status") {

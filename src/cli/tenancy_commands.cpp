@@ -521,17 +521,21 @@ Result<std::string> quarantine_control(store::Store& st, quarantine::Quarantine&
     if (!signer) return signer.status();
     return quarantine::redeem(qu, st, *signer, args[2], rel, now_s());
   }
-  if (args.size() != 5 || args[1] != "release") return Status::error("usage: quarantine release ID APPROVE AS_USER");
+  if ((args.size() != 5 && args.size() != 6) || args[1] != "release")
+    return Status::error("usage: quarantine release ID APPROVE AS_USER [NOT_SPAM]");
   tenancy::Scope scope = tenancy::Scope::operator_scope("cli");
   if (args[4] != "-") {
     auto s = tenancy::TenancyService(st).scope_for_user(args[4]);
     if (!s) return s.status();
     scope = *s;
   }
-  auto r = qu.release(scope, args[2], args[3] == "1", rel);
+  quarantine::ReleaseOptions ro;
+  ro.approve_sender = args[3] == "1";
+  ro.not_spam = args.size() == 6 && args[5] == "1";
+  auto r = qu.release(scope, args[2], ro, rel);
   if (!r) return r.status();
   return "released " + args[2] + " as " + r->queue_id + " (rescan: " + r->verdict + ")" +
-         (r->approved ? "; sender approved" : "") + "\n";
+         (r->approved ? "; sender approved" : "") + (r->learn_note.empty() ? "" : "; " + r->learn_note) + "\n";
 }
 
 namespace {
@@ -565,7 +569,7 @@ int quarantine_request(const config::Config& c, const std::vector<std::string>& 
 
 int quarantine_release(const config::Config& c, const TenancyArgs& a) {
   return quarantine_request(c, {"quarantine", "release", a.id, a.approve_sender ? "1" : "0",
-                                a.as_user.empty() ? "-" : a.as_user});
+                                a.as_user.empty() ? "-" : a.as_user, a.not_spam ? "1" : "0"});
 }
 
 int quarantine_digest(const config::Config& c, const TenancyArgs& a) {
