@@ -379,6 +379,8 @@ int main(int argc, char** argv) {
   trk->add_option("--message-id", ta.message_id, "Search: Message-ID");
   trk->add_option("--client-ip", ta.client_ip, "Search: sending IP");
   trk->add_option("--verdict", ta.verdict, "Search: verdict class");
+  trk->add_option("--attachment", ta.attachment, "Search: an attachment name contains");
+  trk->add_option("--sha256", ta.sha256, "Search: an attachment's SHA-256 (hex)");
   trk->add_option("--since", ta.since, "Search: from (YYYY-MM-DD or Nd ago)");
   trk->add_option("--until", ta.until, "Search: until (YYYY-MM-DD)");
   trk->callback(scoped([&] {

@@ -602,9 +602,25 @@ int quarantine_expire(const config::Config& c) {
   return 0;
 }
 
+namespace {
+// "a\nb\n" -> "a,b" (summary attachment lines for output).
+std::string lines_csv(const std::string& lines) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < lines.size()) {
+    size_t nl = lines.find('\n', pos);
+    if (nl == std::string::npos) nl = lines.size();
+    out += (out.empty() ? "" : ",") + lines.substr(pos, nl - pos);
+    pos = nl + 1;
+  }
+  return out;
+}
+}  // namespace
+
 bool track_wants_search(const TenancyArgs& a) {
   return !a.as_user.empty() || !a.tenant.empty() || !a.sender.empty() || !a.subject.empty() ||
-         !a.message_id.empty() || !a.client_ip.empty() || !a.verdict.empty() || !a.since.empty() || !a.until.empty();
+         !a.message_id.empty() || !a.client_ip.empty() || !a.verdict.empty() || !a.since.empty() || !a.until.empty() ||
+         !a.attachment.empty() || !a.sha256.empty();
 }
 
 int track_search(const config::Config& c, const TenancyArgs& a) {
@@ -620,6 +636,10 @@ int track_search(const config::Config& c, const TenancyArgs& a) {
   q.queue_id = a.queue_id;
   q.client_ip = a.client_ip;
   q.verdict = a.verdict;
+  q.attachment = a.attachment;
+  q.sha256 = a.sha256;
+  if (!q.sha256.empty() && (q.sha256.size() != 64 || q.sha256.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos))
+    return fail("--sha256 takes the 64 hex digits of a SHA-256");
   auto since = parse_time(a.since), until = parse_time(a.until);
   if (!since) return fail(since.error());
   if (!until) return fail(until.error());
@@ -633,7 +653,9 @@ int track_search(const config::Config& c, const TenancyArgs& a) {
       std::printf("%s\n", JsonLine().add("ts", iso8601_us(m.ts_us)).add("queue_id", m.queue_id).add("tenant", m.tenant)
                               .add("sender", m.sender).add("recipients", m.recipients).add("subject", m.subject)
                               .add("message_id", m.message_id).add("client_ip", m.client_ip).add("verdict", m.verdict)
-                              .add_raw("score", score_json(m.score)).add("action", m.action).str().c_str());
+                              .add_raw("score", score_json(m.score)).add("action", m.action)
+                              .add("attachments", lines_csv(m.attachment_names))
+                              .add("sha256", lines_csv(m.attachment_sha256)).str().c_str());
     } else {
       std::printf("%s  %s  %-9s %6.2f  %-22s <%s> -> %s  \"%s\"\n", iso8601_us(m.ts_us).c_str(), m.queue_id.c_str(),
                   m.verdict.c_str(), m.score, m.action.c_str(), m.sender.c_str(), m.recipients.c_str(),

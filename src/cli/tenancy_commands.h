@@ -18,7 +18,8 @@ struct TenancyArgs {
   std::string licensed, term_start, term_end, account_list, quarantine_days, tracking_days, user_release,
       approve_unauthenticated;
   bool inbound = false, outbound = false, approve_sender = false, json = false;
-  bool not_spam = false;  // quarantine release: report to the classifier as not spam
+  bool not_spam = false;
+  std::string attachment, sha256;  // track: attachment name contains / SHA-256  // quarantine release: report to the classifier as not spam
   std::string reason, expires, base_url, token;
   // searches
   std::string recipient, sender, subject, message_id, queue_id, client_ip, verdict, since, until, status = "held";

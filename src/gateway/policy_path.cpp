@@ -10,6 +10,7 @@
 
 #include "gateway/internal.h"
 #include "message/message.h"
+#include "tenancy/tracking.h"
 #include "ops/log.h"
 #include "scan/headers.h"
 #include "util/clock.h"
@@ -148,8 +149,17 @@ void Gateway::apply_policy(std::shared_ptr<Accepted> a, std::shared_ptr<const st
   auto summary = [&](const std::string& action) {
     std::string all;
     for (auto& r : rcpts) all += (all.empty() ? "" : ",") + r;
-    tracker_.record_summary({m.id, m.tenant, now_us(), m.sender, all, msg ? msg->subject : "",
-                             msg ? msg->message_id : "", m.client_ip, scan::to_string(v.cls), v.score, action});
+    store::MessageSummary sum{m.id, m.tenant, now_us(), m.sender, all, msg ? msg->subject : "",
+                              msg ? msg->message_id : "", m.client_ip, scan::to_string(v.cls), v.score, action, "", ""};
+    // Attachments for tracking search: names and the SHA-256 of the decoded bytes (only when all
+    // of them were kept; a part over the parser's limit has no hash).
+    if (msg)
+      for (auto& part : msg->parts) {
+        if (!part.is_attachment) continue;
+        sum.attachment_names += tenancy::summary_name(part.filename) + "\n";
+        if (part.data.size() == part.decoded_size) sum.attachment_sha256 += tenancy::sha256_hex(part.data) + "\n";
+      }
+    tracker_.record_summary(std::move(sum));
   };
 
   if (p.all_reject) {

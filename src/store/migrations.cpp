@@ -224,6 +224,10 @@ CREATE INDEX summaries_tenant_ts ON message_summaries (tenant, ts_us);
 CREATE INDEX summaries_queue_id ON message_summaries (queue_id);
 CREATE INDEX summaries_ts ON message_summaries (ts_us);
 )sql"},
+    {11, "attachment names and SHA-256 in message summaries", R"sql(
+ALTER TABLE message_summaries ADD COLUMN attachment_names TEXT NOT NULL DEFAULT '';
+ALTER TABLE message_summaries ADD COLUMN attachment_sha256 TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 }  // namespace

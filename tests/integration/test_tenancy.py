@@ -211,6 +211,43 @@ class TenancyTest(unittest.TestCase):
         self.assertIn("acme-secret", self.gw.cli("--as", "bob", "quarantine", "list").stdout)
         self.assertNotIn("split-me", self.gw.cli("--as", "bob", "track", "--recipient", "dave@acme.example").stdout)
 
+    def test_tracking_finds_attachments_by_name_and_sha256(self):
+        import base64
+        import hashlib
+        content = b"region,total\r\nnorth,1234\r\nsouth,987\r\n"
+        digest = hashlib.sha256(content).hexdigest()
+
+        def with_attachment(subject, to):
+            return (f"From: alice@sender.example\r\nTo: {to}\r\nSubject: {subject}\r\n"
+                    f"Message-ID: <{subject}@test>\r\nMIME-Version: 1.0\r\n"
+                    "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+                    "--b1\r\nContent-Type: text/plain\r\n\r\nFigures attached.\r\n"
+                    "--b1\r\nContent-Type: text/csv; name=\"Quarterly-Figures.csv\"\r\n"
+                    "Content-Disposition: attachment; filename=\"Quarterly-Figures.csv\"\r\n"
+                    "Content-Transfer-Encoding: base64\r\n\r\n"
+                    f"{base64.b64encode(content).decode()}\r\n--b1--\r\n").encode()
+
+        code, reply = self.send(with_attachment("att-acme", "bob@acme.example"), ["bob@acme.example"])
+        self.assertEqual(code, 250, reply)
+        acme_qid = QID.search(reply.decode()).group(1)
+        code, reply = self.send(with_attachment("att-beta", "x@beta.example"), ["x@beta.example"])
+        self.assertEqual(code, 250, reply)
+        beta_qid = QID.search(reply.decode()).group(1)
+
+        def found(*args):
+            out = self.gw.cli(*args, "--json").stdout
+            return {json.loads(line)["queue_id"] for line in out.splitlines() if line.strip()}
+
+        wait_until(lambda: {acme_qid, beta_qid} <= found("track", "--sha256", digest), 10, what="summaries")
+        self.assertEqual(found("track", "--sha256", digest.upper()), {acme_qid, beta_qid})
+        self.assertEqual(found("track", "--tenant", "acme", "--attachment", "quarterly-figures"), {acme_qid})
+        self.assertEqual(found("--as", "beta-admin", "track", "--sha256", digest), {beta_qid})
+        self.assertEqual(found("--as", "acme-admin", "track", "--attachment", "FIGURES.csv"), {acme_qid})
+        self.assertEqual(found("track", "--sha256", hashlib.sha256(content + b"x").hexdigest()), set())
+        self.assertEqual(found("track", "--attachment", "no-such-file"), set())
+        r = self.gw.cli("track", "--sha256", "abc", check=False)
+        self.assertNotEqual(r.returncode, 0)
+
     def test_digest_links_release_and_block(self):
         raw = harness.message(subject="digest-me", to="bob@acme.example", sender="spammer@junk.example",
                               body=f"{SPAM}\r\n")

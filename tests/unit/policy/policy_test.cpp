@@ -165,9 +165,9 @@ TEST_F(PolicyTest, TenantsCannotTouchEachOther) {
 TEST_F(PolicyTest, DryRunShowsWhatACandidatePolicyChanges) {
   int64_t t = now_us();
   ASSERT_TRUE(st->tenancy().add_summaries({
-      {"Q1", "acme", t, "x@sender.example", "a@acme.example,bob@sales.acme.example", "s1", "", "", "spam", 8, ""},
-      {"Q2", "acme", t, "x@sender.example", "a@acme.example", "s2", "", "", "clean", 0, ""},
-      {"Q3", "beta", t, "x@sender.example", "z@beta.example", "s3", "", "", "spam", 8, ""},
+      {"Q1", "acme", t, "x@sender.example", "a@acme.example,bob@sales.acme.example", "s1", "", "", "spam", 8, "", "", ""},
+      {"Q2", "acme", t, "x@sender.example", "a@acme.example", "s2", "", "", "clean", 0, "", "", ""},
+      {"Q3", "beta", t, "x@sender.example", "z@beta.example", "s3", "", "", "spam", 8, "", "", ""},
   }));
   auto d = svc->dry_run(op, "acme", "domain", "sales.acme.example", "spam=deliver", 0, 100, 15);
   ASSERT_TRUE(d) << d.error();
