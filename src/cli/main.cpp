@@ -222,6 +222,12 @@ int main(int argc, char** argv) {
   prules->add_option("tenant", ta.tenant, "Tenant")->required();
   prules->add_option("file", ta.spec, "Rules file (- = standard input); format in docs/CONFIGURATION.md")->required();
   prules->callback(scoped([&] { return mm::cli::policy_rules(cfg, ta); }));
+  auto* patt = pol->add_subcommand("attachments", "Show or replace a tenant's attachment type overrides");
+  patt->add_option("tenant", ta.tenant, "Tenant")->required();
+  patt->add_option("--allow", ta.att_allow, "Extensions to allow despite the default block list (js or js,vbs)");
+  patt->add_option("--block", ta.att_block, "Extensions to block in addition (iso or iso,img)");
+  patt->add_flag("--clear", ta.att_clear, "Remove the overrides (the configured defaults apply)");
+  patt->callback(scoped([&] { return mm::cli::policy_attachments(cfg, ta); }));
 
   auto* lst = app.add_subcommand("list", "Approved (allow) and blocked senders per tenant or end user");
   lst->require_subcommand(1);

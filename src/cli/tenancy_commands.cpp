@@ -382,6 +382,23 @@ int policy_dry_run(const config::Config& c, const TenancyArgs& a) {
   return 0;
 }
 
+int policy_attachments(const config::Config& c, const TenancyArgs& a) {
+  auto ctx = open(c, a);
+  if (!ctx) return 1;
+  policy::PolicyService ps(*ctx->st);
+  if (a.att_clear || !a.att_allow.empty() || !a.att_block.empty()) {
+    auto o = policy::make_attachment_overrides(a.att_allow, a.att_block);
+    if (!o) return fail(o.error());
+    if (a.att_clear && !o->empty()) return fail("--clear takes no --allow or --block");
+    if (auto st = ps.set_attachments(ctx->scope, a.tenant, *o); !st) return fail(st.message());
+  }
+  auto cur = ps.attachments(ctx->scope, a.tenant);
+  if (!cur) return fail(cur.error());
+  std::printf("attachment overrides of %s: %s\n", a.tenant.c_str(),
+              cur->empty() ? "none (the configured defaults apply)" : cur->spec().c_str());
+  return 0;
+}
+
 int policy_rules(const config::Config& c, const TenancyArgs& a) {
   auto ctx = open(c, a);
   if (!ctx) return 1;

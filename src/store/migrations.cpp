@@ -224,9 +224,23 @@ CREATE INDEX summaries_tenant_ts ON message_summaries (tenant, ts_us);
 CREATE INDEX summaries_queue_id ON message_summaries (queue_id);
 CREATE INDEX summaries_ts ON message_summaries (ts_us);
 )sql"},
-    {11, "attachment names and SHA-256 in message summaries", R"sql(
+    {11, "attachment names and SHA-256 in message summaries; attachment policy overrides", R"sql(
 ALTER TABLE message_summaries ADD COLUMN attachment_names TEXT NOT NULL DEFAULT '';
 ALTER TABLE message_summaries ADD COLUMN attachment_sha256 TEXT NOT NULL DEFAULT '';
+-- A tenant's attachment type overrides are a policy row of level 'attachments'.
+CREATE TABLE policies_v11 (
+  id INTEGER PRIMARY KEY,
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  level VARCHAR(16) NOT NULL CHECK (level IN ('tenant', 'domain', 'account', 'rules', 'attachments')),
+  target VARCHAR(320) NOT NULL,
+  spec TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (tenant_id, level, target)
+);
+INSERT INTO policies_v11 (id, tenant_id, level, target, spec, updated_at)
+  SELECT id, tenant_id, level, target, spec, updated_at FROM policies;
+DROP TABLE policies;
+ALTER TABLE policies_v11 RENAME TO policies;
 )sql"},
 };
 

@@ -51,6 +51,7 @@ class TenancyTest(unittest.TestCase):
         gw = cls.gw
         gw.add_tenant_domain("acme", "acme.example", cls.sink.port)
         gw.add_tenant_domain("beta", "beta.example", cls.beta_sink.port)
+        gw.add_tenant_domain("omega", "omega.example", cls.sink.port)  # attachment overrides
         for who in ("bob", "carol", "dave", "erin"):
             gw.cli("account", "add", f"{who}@acme.example", "--tenant", "acme")
         gw.cli("policy", "set", "acme", "spam=delete", "--account", "carol@acme.example")
@@ -186,8 +187,10 @@ class TenancyTest(unittest.TestCase):
         self.assertEqual(self.at_sink("held-malware"), [])
 
     def test_tenants_never_see_each_others_quarantine_or_tracking(self):
-        code, reply = self.send(harness.message(subject="acme-secret", to="bob@acme.example", body=f"{SPAM}\r\n"),
-                                ["bob@acme.example"])
+        # Not alice: an earlier test approved her for bob (and acme takes unauthenticated approvals).
+        code, reply = self.send(harness.message(subject="acme-secret", to="bob@acme.example", body=f"{SPAM}\r\n",
+                                                sender="eve@elsewhere.example"),
+                                ["bob@acme.example"], sender="eve@elsewhere.example")
         self.assertEqual(code, 250)
         self.send(harness.message(subject="beta-mail", to="x@beta.example", body=f"{SPAM}\r\n"), ["x@beta.example"])
         acme_item = self.quarantined("--subject", "acme-secret")[0]
@@ -210,6 +213,48 @@ class TenancyTest(unittest.TestCase):
         # The end user sees his own mail only.
         self.assertIn("acme-secret", self.gw.cli("--as", "bob", "quarantine", "list").stdout)
         self.assertNotIn("split-me", self.gw.cli("--as", "bob", "track", "--recipient", "dave@acme.example").stdout)
+
+    def test_tenant_attachment_overrides(self):
+        import base64
+        gw = self.gw
+
+        def attached(subject, to, name, data):
+            return (f"From: alice@sender.example\r\nTo: {to}\r\nSubject: {subject}\r\n"
+                    f"Message-ID: <{subject}@test>\r\nMIME-Version: 1.0\r\n"
+                    "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+                    "--b1\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n"
+                    f"--b1\r\nContent-Type: application/octet-stream; name=\"{name}\"\r\n"
+                    f"Content-Disposition: attachment; filename=\"{name}\"\r\n"
+                    "Content-Transfer-Encoding: base64\r\n\r\n"
+                    f"{base64.b64encode(data).decode()}\r\n--b1--\r\n").encode()
+
+        script = b"function hello() { WScript.Echo('hi'); }\nhello();\n"
+        n = [0]
+
+        def result(to, name, data):
+            n[0] += 1
+            code, _ = self.send(attached(f"att-ovr-{n[0]}", to, name, data), [to])
+            return code
+
+        self.assertEqual(result("ann@omega.example", "tool.js", script), 550)  # blocked by default
+        r = gw.cli("policy", "attachments", "omega", "--allow", "js", "--block", ".CFG")
+        self.assertIn("allow=js block=cfg", r.stdout)
+        self.assertNotEqual(gw.cli("policy", "attachments", "omega", "--allow", "js", "--block", "js",
+                                   check=False).returncode, 0)
+        self.assertNotEqual(gw.cli("policy", "attachments", "omega", "--allow", "../x", check=False).returncode, 0)
+        self.assertNotEqual(gw.cli("--as", "beta-admin", "policy", "attachments", "omega", "--allow", "exe",
+                                   check=False).returncode, 0)
+        self.assertIn("allow=js block=cfg", gw.cli("policy", "attachments", "omega").stdout)
+        # The gateway takes the change from its directory snapshot (refreshed every second).
+        wait_until(lambda: result("ann@omega.example", "tool.js", script) == 250, 10, what="js allowed for omega")
+        self.assertEqual(result("x@beta.example", "tool.js", script), 550)  # another tenant: still blocked
+        self.assertEqual(result("ann@omega.example", "settings.cfg", b"a=1\n"), 550)
+        self.assertEqual(result("x@beta.example", "settings.cfg", b"a=1\n"), 250)
+        # Allowing .js does not let other executables through.
+        self.assertEqual(result("ann@omega.example", "invoice.pdf.js", script), 550)
+        self.assertEqual(result("ann@omega.example", "tool.exe", b"MZ" + b"\0" * 200), 550)
+        gw.cli("policy", "attachments", "omega", "--clear")
+        wait_until(lambda: result("ann@omega.example", "tool.js", script) == 550, 10, what="js blocked again")
 
     def test_tracking_finds_attachments_by_name_and_sha256(self):
         import base64

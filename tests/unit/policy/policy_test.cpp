@@ -185,3 +185,24 @@ TEST_F(PolicyTest, DryRunShowsWhatACandidatePolicyChanges) {
 
 }  // namespace
 }  // namespace mm::policy
+
+namespace mm::policy {
+namespace {
+
+TEST(AttachmentOverrides, ParsedValidatedAndCanonical) {
+  auto o = make_attachment_overrides({".JS", "vbs,js"}, {"iso"});
+  ASSERT_TRUE(o) << o.error();
+  EXPECT_EQ(o->spec(), "allow=js,vbs block=iso");
+  auto back = parse_attachment_overrides(o->spec());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->allow, o->allow);
+  EXPECT_EQ(back->block, o->block);
+  EXPECT_FALSE(make_attachment_overrides({"js"}, {"js"}));
+  EXPECT_FALSE(make_attachment_overrides({"../x"}, {}));
+  EXPECT_FALSE(make_attachment_overrides({""}, {}));
+  EXPECT_FALSE(parse_attachment_overrides("unblock=js"));
+  EXPECT_TRUE(parse_attachment_overrides("")->empty());
+}
+
+}  // namespace
+}  // namespace mm::policy
