@@ -306,6 +306,12 @@ Decision Snapshot::decide(const MessageFacts& f, const std::string& recipient, i
     for (auto& r : td.rules.rules) {
       if (!matches(r, in)) continue;
       for (auto& h : r.add_headers) d.add_headers.push_back(h);
+      if (d.redirect.empty() && !r.redirect.empty()) {
+        d.redirect = r.redirect;
+        d.note += (d.note.empty() ? "" : "; ") + ("redirected to " + r.redirect + " by rule " + r.name);
+      }
+      for (auto& c : r.copies)
+        if (std::find(d.copies.begin(), d.copies.end(), c) == d.copies.end()) d.copies.push_back(c);
       if (r.skip_spam && (d.cls == "spam" || d.cls == "bulk")) {
         d.cls = "clean";
         d.note += (d.note.empty() ? "" : "; ") + ("skip-spam by rule " + r.name);
@@ -395,6 +401,17 @@ Status PolicyService::set_rules(const tenancy::Scope& s, const std::string& tena
   if (text.size() > 256 * 1024) return Status::error("content rules are limited to 256 KiB");
   auto r = parse_rules(text);  // all or nothing: one bad line refuses the whole text
   if (!r) return r.status();
+  // Redirects and copies stay within the tenant: their addresses must be in its own domains.
+  std::set<std::string> own;
+  for (auto& d : st_.list_domains(tenant)) own.insert(d.name);
+  for (auto& rule : r->rules) {
+    std::vector<std::string> to = rule.copies;
+    if (!rule.redirect.empty()) to.push_back(rule.redirect);
+    for (auto& addr : to)
+      if (!own.count(domain_of(addr)))
+        return Status::error("rule " + rule.name + ": " + addr + " is not in a domain of tenant '" + tenant +
+                             "'; redirect and copy stay within the tenant");
+  }
   return st_.tenancy().put_policy({tenant, "rules", "", text, 0});
 }
 

@@ -78,6 +78,8 @@ struct Decision {
   std::string source;  // which rule decided: "default", "tenant", "domain:D", "account:A"
   std::string note;    // "approved sender a@b (tenant list)", "approval not applied: not authenticated", ...
   std::vector<std::string> add_headers;  // from content rules: "Name: value"
+  std::string redirect;                  // from content rules: deliver to this address instead
+  std::vector<std::string> copies;       // from content rules: deliver copies to these too
 };
 
 // Validates a sender-list pattern; returns it lower-cased.

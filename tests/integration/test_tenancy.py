@@ -348,6 +348,37 @@ class TenancyTest(unittest.TestCase):
         subprocess.run([harness.BIN, "-c", self.gw.config_path, "policy", "rules", "acme", "-"], input="",
                        capture_output=True, text=True, timeout=60, check=True)
 
+    def test_content_rules_redirect_and_copy(self):
+        import subprocess
+
+        def set_rules(text, tenant="beta"):
+            return subprocess.run([harness.BIN, "-c", self.gw.config_path, "policy", "rules", tenant, "-"],
+                                  input=text, capture_output=True, text=True, timeout=60)
+
+        # Validated when saved: only addresses in the tenant's own domains.
+        r = set_rules('rule out: subject contains "x" => redirect "thief@elsewhere.example"\n')
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("not in a domain of tenant", r.stderr)
+        r = set_rules('rule out: subject contains "x" => copy "bob@acme.example"\n')
+        self.assertNotEqual(r.returncode, 0)
+        r = set_rules('rule legal: subject contains "rr-redirect" => redirect "legal@beta.example"\n'
+                      'rule audit: subject contains "rr-copy" => copy "audit@beta.example"\n')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        time.sleep(1.5)  # the running server picks up the change within a second
+        code, _ = self.send(harness.message(subject="rr-redirect", to="sam@beta.example"), ["sam@beta.example"])
+        self.assertEqual(code, 250)
+        code, _ = self.send(harness.message(subject="rr-copy", to="sam@beta.example"), ["sam@beta.example"])
+        self.assertEqual(code, 250)
+        wait_until(lambda: self.at_sink("rr-redirect", self.beta_sink), 20, what="the redirected message")
+        wait_until(lambda: sum(len(m["rcpts"]) for m in self.at_sink("rr-copy", self.beta_sink)) >= 2, 20,
+                   what="the message and its copy")
+        time.sleep(0.5)
+        redirected = self.at_sink("rr-redirect", self.beta_sink)
+        self.assertEqual([m["rcpts"] for m in redirected], [["legal@beta.example"]])
+        copied = self.at_sink("rr-copy", self.beta_sink)
+        self.assertEqual(sorted(r for m in copied for r in m["rcpts"]), ["audit@beta.example", "sam@beta.example"])
+        set_rules("")
+
     def test_licence(self):
         gw = self.gw
         gw.cli("tenant", "add", "gamma")
