@@ -276,7 +276,7 @@ int main(int argc, char** argv) {
   qdel->callback(scoped([&] { return mm::cli::quarantine_delete(cfg, ta); }));
   auto* qdig = qu->add_subcommand("digest", "Queue end-user digests of newly held mail with signed links (run from cron)");
   qdig->add_option("--base-url", ta.base_url, "Where links are redeemed, e.g. https://console.example/q")->required();
-  qdig->add_option("--since", ta.since, "Items held since (default 1d)");
+  qdig->add_option("--since", ta.since, "Items held since (default: each tenant's last digest run, or 1d)");
   qdig->callback(scoped([&] { return mm::cli::quarantine_digest(cfg, ta); }));
   auto* qred = qu->add_subcommand("redeem", "Carry out a digest link (its t= token) as the mailbox's end user");
   qred->add_option("token", ta.token, "The link's token")->required();

@@ -524,6 +524,15 @@ Result<std::string> quarantine_control(store::Store& st, quarantine::Quarantine&
     if (!signer) return signer.status();
     quarantine::DigestOptions o{args[2], "mailmoat quarantine <postmaster@" + args[4] + ">", args[4]};
     int64_t now = now_s();
+    if (args[3] == "-") {  // since each tenant's last run
+      auto sent = quarantine::send_due_digests(st, *signer, now, o, [&](const quarantine::Digest& d) -> Status {
+        auto id = rel.submit(d.tenant, "", d.recipient, d.message,
+                             "quarantine digest (" + std::to_string(d.items) + " items)");
+        return id ? Status::ok() : id.status();
+      });
+      if (!sent) return sent.status();
+      return std::to_string(*sent) + " digest(s) queued\n";
+    }
     size_t sent = 0;
     for (auto& d : quarantine::build_digests(st, *signer, std::strtoll(args[3].c_str(), nullptr, 10), now, o)) {
       // Null sender: an automatic message never bounces back into a loop (RFC 3834).
@@ -593,7 +602,9 @@ int quarantine_digest(const config::Config& c, const TenancyArgs& a) {
   if (!a.as_user.empty()) return fail("digests are sent by the operator");
   if (a.base_url.rfind("https://", 0) != 0 && a.base_url.rfind("http://", 0) != 0)
     return fail("--base-url must be the http(s) address where links are redeemed");
-  auto since = parse_time(a.since.empty() ? "1d" : a.since);
+  if (a.since.empty())  // each tenant's items since its last digest run
+    return quarantine_request(c, {"quarantine", "digest", a.base_url, "-", c.hostname});
+  auto since = parse_time(a.since);
   if (!since) return fail(since.error());
   return quarantine_request(c, {"quarantine", "digest", a.base_url, std::to_string(*since), c.hostname});
 }

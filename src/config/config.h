@@ -125,6 +125,10 @@ struct Config {
   int att_archive_depth = 4;           // archive levels listed below an attachment
   uint32_t att_max_files = 1000;       // files listed in one attachment's archives
   uint64_t att_max_expanded_bytes = 64ull << 20;  // bytes unpacked per attachment
+
+  // [quarantine]: end-user digests sent by the server on a schedule (0 = only from the CLI).
+  int64_t quarantine_digest_interval_s = 0;
+  std::string quarantine_digest_base_url;  // where digest links are redeemed (required with an interval)
 };
 
 // Loads and validates a config file. Relative paths are taken relative to the working directory.
