@@ -406,18 +406,24 @@ class TenancyTest(unittest.TestCase):
         self.assertIn("tenant.licence_exceeded", gw.stderr())
 
 
+def make_rules_and_sink(case):
+    """A rules directory with the test markers' rules and a started sink, both cleaned up."""
+    rules = tempfile.mkdtemp(prefix="mm-rules-")
+    case.addCleanup(shutil.rmtree, rules, True)
+    shutil.copytree(os.path.join(harness.SOURCE, "rules", "links"), os.path.join(rules, "links"))
+    with open(os.path.join(rules, "99_test.rules"), "w") as f:
+        f.write(TEST_RULES)
+    sink = harness.Sink().start()
+    case.addCleanup(sink.stop)
+    return rules, sink
+
+
 class RescanPolicyTest(unittest.TestCase):
     """A message accepted while the scanner failed gets the policy at its rescan: spam is
     quarantined (and a reject after acceptance is quarantined too), never delivered or bounced."""
 
     def test_rescan_applies_the_policy(self):
-        rules = tempfile.mkdtemp(prefix="mm-rules-")
-        self.addCleanup(shutil.rmtree, rules, True)
-        shutil.copytree(os.path.join(harness.SOURCE, "rules", "links"), os.path.join(rules, "links"))
-        with open(os.path.join(rules, "99_test.rules"), "w") as f:
-            f.write(TEST_RULES)
-        sink = harness.Sink().start()
-        self.addCleanup(sink.stop)
+        rules, sink = make_rules_and_sink(self)
         tmp = tempfile.mkdtemp(prefix="mm-it-")
         gw = harness.Gateway(scan={"timeout_ms": 1, "rules_dir": rules}, tmp=tmp)
         try:
@@ -449,13 +455,7 @@ class DigestScheduleTest(unittest.TestCase):
     tenant's covering what was held since its last run: an item is listed once, not again."""
 
     def test_scheduled_digests_list_each_item_once(self):
-        rules = tempfile.mkdtemp(prefix="mm-rules-")
-        self.addCleanup(shutil.rmtree, rules, True)
-        shutil.copytree(os.path.join(harness.SOURCE, "rules", "links"), os.path.join(rules, "links"))
-        with open(os.path.join(rules, "99_test.rules"), "w") as f:
-            f.write(TEST_RULES)
-        sink = harness.Sink().start()
-        self.addCleanup(sink.stop)
+        rules, sink = make_rules_and_sink(self)
         gw = harness.Gateway(scan={"rules_dir": rules},
                              extra_config='[quarantine]\ndigest_interval = 2\ndigest_base_url = "https://mx.test/q"\n')
         self.addCleanup(gw.cleanup)
