@@ -217,6 +217,9 @@ Result<ReleaseResult> Quarantine::release(const tenancy::Scope& s, const std::st
   if (!q) return q.status();
   if (q->status != "held") return Status::error("quarantined message " + id + " is " + q->status + ", not held");
   if (s.role == tenancy::Role::Auditor) return Status::error("permission denied: auditors cannot release");
+  // The classifier model is shared by every tenant: only administrators teach it.
+  if (opt.not_spam && s.role != tenancy::Role::Operator && s.role != tenancy::Role::Admin)
+    return Status::error("permission denied: only administrators report messages to the classifier");
   if (s.role == tenancy::Role::User) {
     if (q->verdict == "malware" || q->reason == "malware")
       return Status::error("permission denied: malware is never released by end users; ask your administrator");

@@ -7,7 +7,8 @@
 //
 // A release may also report the message to the classifier as not spam (ReleaseOptions::not_spam):
 // the original quarantined bytes (never a tagged copy) are learnt as ham into the stored model,
-// and the Releaser's model_changed() lets a running server reload its engine.
+// and the Releaser's model_changed() lets a running server reload its engine. The model is shared
+// by every tenant, so only operators and tenant administrators may report.
 //
 // Permissions per reason: operators and the tenant's administrators may view, release and delete
 // anything of the tenant; auditors only view; end users see, preview, release and delete their

@@ -110,6 +110,10 @@ class TenancyTest(unittest.TestCase):
         preview = self.gw.cli("quarantine", "show", item["id"]).stdout
         self.assertIn("Subject: quarantine-me", preview)
         self.assertIn("Buy now", preview)
+        # Only administrators teach the (shared) classifier; the refusal releases nothing.
+        r = self.gw.cli("--as", "bob", "quarantine", "release", item["id"], "--not-spam", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("only administrators", r.stderr)
         # The end user releases it himself (spam is in the tenant's user_release list).
         out = self.gw.cli("--as", "bob", "quarantine", "release", item["id"], "--approve-sender").stdout
         self.assertIn("released " + item["id"], out)
