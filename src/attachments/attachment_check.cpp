@@ -66,6 +66,7 @@ class Findings {
 void inspect(const Policy& pol, const std::string& label, std::string_view name, std::string_view declared,
              const FileType* real, bool macros, Findings& f) {
   std::string ext = extension(name);
+  const bool allowed = !ext.empty() && pol.allowed_extensions.count(ext) > 0;
   if (pol.block_bidi_names && has_bidi(name))
     f.add("ATTACH_BIDI_NAME", kBlock, Class::Malware, label + ": bidi control characters disguise the name");
   if (!ext.empty() && pol.blocked_extensions.count(ext))
@@ -78,14 +79,14 @@ void inspect(const Policy& pol, const std::string& label, std::string_view name,
     if (runs(outer_kind) && !inner.empty() && (harmless_claim(inner_kind) || inner_kind == Kind::Archive))
       f.add("ATTACH_DOUBLE_EXT", kBlock, Class::Malware, label + ": double extension ." + inner + "." + ext);
   }
-  if (pol.block_macros && (macros || macro_extension(ext)))
+  if (pol.block_macros && (macros || macro_extension(ext)) && !(allowed && macro_extension(ext)))
     f.add("ATTACH_MACRO", kBlock, Class::Malware,
           label + (macros ? ": Office document with a VBA macro project" : ": macro-enabled Office format ." + ext));
   if (!real) return;
   FileType believed = *real;
   if (believed.weak && kind_of_extension(ext) != Kind::Executable) believed.kind = Kind::Other;
   real = &believed;
-  if (pol.block_executables && runs(real->kind))
+  if (pol.block_executables && runs(real->kind) && !(allowed && kind_of_extension(ext) == real->kind))
     f.add("ATTACH_EXECUTABLE", kBlock, Class::Malware,
           label + ": " + to_string(real->kind) + " (" + real->description + ")");
   if (pol.block_type_mismatch) {
@@ -112,6 +113,20 @@ std::set<std::string> default_blocked_extensions() {
           "iso", "img", "vhd", "vhdx", "udf", "appx", "msix", "application", "gadget", "chm", "hlp"};
 }
 
+std::shared_ptr<const Policy> with_overrides(const Policy& base, const std::vector<std::string>& allow,
+                                             const std::vector<std::string>& block) {
+  auto p = std::make_shared<Policy>(base);
+  for (auto& e : allow) {
+    p->blocked_extensions.erase(e);
+    p->allowed_extensions.insert(e);
+  }
+  for (auto& e : block) {
+    p->allowed_extensions.erase(e);
+    p->blocked_extensions.insert(e);
+  }
+  return p;
+}
+
 std::string display_name(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size() && out.size() < 200; ++i) {
@@ -136,6 +151,8 @@ void AttachmentCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) co
   std::shared_ptr<const Policy> pol;
   if (tenant_ && !ctx.env.tenant.empty()) pol = tenant_(ctx.env.tenant);
   if (!pol) pol = global_;
+  if (auto& tf = ctx.env.tenant_facts; tf && (!tf->attachment_allow.empty() || !tf->attachment_block.empty()))
+    pol = with_overrides(*pol, tf->attachment_allow, tf->attachment_block);
   Findings f;
   const auto& parts = ctx.msg.parts;
   for (size_t i = 0; i < parts.size(); ++i) {

@@ -5,7 +5,11 @@
 //   ATTACH_BIDI_NAME   (class hint malware: refused at DATA by default)
 //   ATTACH_ENCRYPTED, ATTACH_LIMIT, ATTACH_UNREADABLE   (class hint unscannable: held)
 // The policy is the configuration's ([attachments]); a tenant's own policy plugs in through the
-// lookup hook once tenant policies exist.
+// lookup hook, and a tenant's extension overrides (scan::TenantFacts::attachment_allow/_block,
+// from the tenant's policy via the gateway's directory snapshot) adjust whichever applies: an
+// allowed extension is no longer blocked by name, and a file of that extension whose content is
+// of the kind the extension names (a script named .js, a macro format named .docm) is not blocked
+// as executable or macro either.
 #pragma once
 #include <functional>
 #include <memory>
@@ -25,7 +29,12 @@ struct Policy {
   bool block_type_mismatch = true;           // name or declared type says document, content is a program/archive
   bool block_bidi_names = true;              // right-to-left override and other bidi controls in names
   ArchiveLimits limits;
+  std::set<std::string> allowed_extensions;  // a tenant's explicit allowances (see above)
 };
+
+// `base` with a tenant's extension overrides applied (allow: unblocked and allowed; block: added).
+std::shared_ptr<const Policy> with_overrides(const Policy& base, const std::vector<std::string>& allow,
+                                             const std::vector<std::string>& block);
 
 // exe scr com pif cpl js jse vbs vbe wsf wsh hta ps1 bat cmd lnk iso img vhd ... (docs/CONFIGURATION.md)
 std::set<std::string> default_blocked_extensions();

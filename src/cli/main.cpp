@@ -222,6 +222,12 @@ int main(int argc, char** argv) {
   prules->add_option("tenant", ta.tenant, "Tenant")->required();
   prules->add_option("file", ta.spec, "Rules file (- = standard input); format in docs/CONFIGURATION.md")->required();
   prules->callback(scoped([&] { return mm::cli::policy_rules(cfg, ta); }));
+  auto* patt = pol->add_subcommand("attachments", "Show or replace a tenant's attachment type overrides");
+  patt->add_option("tenant", ta.tenant, "Tenant")->required();
+  patt->add_option("--allow", ta.att_allow, "Extensions to allow despite the default block list (js or js,vbs)");
+  patt->add_option("--block", ta.att_block, "Extensions to block in addition (iso or iso,img)");
+  patt->add_flag("--clear", ta.att_clear, "Remove the overrides (the configured defaults apply)");
+  patt->callback(scoped([&] { return mm::cli::policy_attachments(cfg, ta); }));
 
   auto* lst = app.add_subcommand("list", "Approved (allow) and blocked senders per tenant or end user");
   lst->require_subcommand(1);
@@ -263,13 +269,14 @@ int main(int argc, char** argv) {
   auto* qrel = qu->add_subcommand("release", "Rescan, then deliver the original message through the queue");
   qrel->add_option("id", ta.id, "Quarantine id")->required();
   qrel->add_flag("--approve-sender", ta.approve_sender, "Also approve the sender for this recipient");
+  qrel->add_flag("--not-spam", ta.not_spam, "Also report the original message to the classifier as not spam");
   qrel->callback(scoped([&] { return mm::cli::quarantine_release(cfg, ta); }));
   auto* qdel = qu->add_subcommand("delete", "Delete a quarantined message");
   qdel->add_option("id", ta.id, "Quarantine id")->required();
   qdel->callback(scoped([&] { return mm::cli::quarantine_delete(cfg, ta); }));
   auto* qdig = qu->add_subcommand("digest", "Queue end-user digests of newly held mail with signed links (run from cron)");
   qdig->add_option("--base-url", ta.base_url, "Where links are redeemed, e.g. https://console.example/q")->required();
-  qdig->add_option("--since", ta.since, "Items held since (default 1d)");
+  qdig->add_option("--since", ta.since, "Items held since (default: each tenant's last digest run, or 1d)");
   qdig->callback(scoped([&] { return mm::cli::quarantine_digest(cfg, ta); }));
   auto* qred = qu->add_subcommand("redeem", "Carry out a digest link (its t= token) as the mailbox's end user");
   qred->add_option("token", ta.token, "The link's token")->required();
@@ -378,6 +385,8 @@ int main(int argc, char** argv) {
   trk->add_option("--message-id", ta.message_id, "Search: Message-ID");
   trk->add_option("--client-ip", ta.client_ip, "Search: sending IP");
   trk->add_option("--verdict", ta.verdict, "Search: verdict class");
+  trk->add_option("--attachment", ta.attachment, "Search: an attachment name contains");
+  trk->add_option("--sha256", ta.sha256, "Search: an attachment's SHA-256 (hex)");
   trk->add_option("--since", ta.since, "Search: from (YYYY-MM-DD or Nd ago)");
   trk->add_option("--until", ta.until, "Search: until (YYYY-MM-DD)");
   trk->callback(scoped([&] {

@@ -192,6 +192,12 @@ int serve(const config::Config& c) {
         engine = current_engine;
       }
       quarantine::SpoolReleaser rel(spool, &manager, engine, &tracker, c.scan_timeout_ms);
+      // A release reported as not spam changed the stored model: scan with it from now on.
+      rel.set_on_model_changed([&] {
+        if (!scan_pool) return;
+        if (auto st = load_scanner(); !st)
+          log::warn("scan.reload_failed", JsonLine().add("error", st.message()));
+      });
       return quarantine_control(**store, quarantine_store, rel, args);
     }
     if (!args.empty() && args[0] == "status") {
@@ -255,6 +261,15 @@ int serve(const config::Config& c) {
   loop.every(30000, [&] { gw.rescan_pending(); });
   loop.post([&] { gw.rescan_pending(); });  // what a previous run could not scan
   loop.post([&] { quarantine_store.expire(now_s()); });
+  if (c.quarantine_digest_interval_s > 0) {
+    // End-user digests on a schedule, each tenant's since its last run (as `quarantine digest`).
+    loop.every(c.quarantine_digest_interval_s * 1000, [&] {
+      quarantine::SpoolReleaser rel(spool, &manager, nullptr, &tracker, c.scan_timeout_ms);
+      auto r = quarantine_control(**store, quarantine_store, rel,
+                                  {"quarantine", "digest", c.quarantine_digest_base_url, "-", c.hostname});
+      if (!r) log::warn("quarantine.digest_failed", JsonLine().add("error", r.error()));
+    });
+  }
   loop.every(3600 * 1000, [&] {
     store->get()->prune_events(now_us() - int64_t(c.tracking_retention_days) * 86400 * 1000000);
     (void)store->get()->tenancy().prune_summaries(now_us(), c.tracking_retention_days);

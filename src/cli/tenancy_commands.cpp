@@ -382,6 +382,23 @@ int policy_dry_run(const config::Config& c, const TenancyArgs& a) {
   return 0;
 }
 
+int policy_attachments(const config::Config& c, const TenancyArgs& a) {
+  auto ctx = open(c, a);
+  if (!ctx) return 1;
+  policy::PolicyService ps(*ctx->st);
+  if (a.att_clear || !a.att_allow.empty() || !a.att_block.empty()) {
+    auto o = policy::make_attachment_overrides(a.att_allow, a.att_block);
+    if (!o) return fail(o.error());
+    if (a.att_clear && !o->empty()) return fail("--clear takes no --allow or --block");
+    if (auto st = ps.set_attachments(ctx->scope, a.tenant, *o); !st) return fail(st.message());
+  }
+  auto cur = ps.attachments(ctx->scope, a.tenant);
+  if (!cur) return fail(cur.error());
+  std::printf("attachment overrides of %s: %s\n", a.tenant.c_str(),
+              cur->empty() ? "none (the configured defaults apply)" : cur->spec().c_str());
+  return 0;
+}
+
 int policy_rules(const config::Config& c, const TenancyArgs& a) {
   auto ctx = open(c, a);
   if (!ctx) return 1;
@@ -507,6 +524,15 @@ Result<std::string> quarantine_control(store::Store& st, quarantine::Quarantine&
     if (!signer) return signer.status();
     quarantine::DigestOptions o{args[2], "mailmoat quarantine <postmaster@" + args[4] + ">", args[4]};
     int64_t now = now_s();
+    if (args[3] == "-") {  // since each tenant's last run
+      auto sent = quarantine::send_due_digests(st, *signer, now, o, [&](const quarantine::Digest& d) -> Status {
+        auto id = rel.submit(d.tenant, "", d.recipient, d.message,
+                             "quarantine digest (" + std::to_string(d.items) + " items)");
+        return id ? Status::ok() : id.status();
+      });
+      if (!sent) return sent.status();
+      return std::to_string(*sent) + " digest(s) queued\n";
+    }
     size_t sent = 0;
     for (auto& d : quarantine::build_digests(st, *signer, std::strtoll(args[3].c_str(), nullptr, 10), now, o)) {
       // Null sender: an automatic message never bounces back into a loop (RFC 3834).
@@ -521,17 +547,21 @@ Result<std::string> quarantine_control(store::Store& st, quarantine::Quarantine&
     if (!signer) return signer.status();
     return quarantine::redeem(qu, st, *signer, args[2], rel, now_s());
   }
-  if (args.size() != 5 || args[1] != "release") return Status::error("usage: quarantine release ID APPROVE AS_USER");
+  if ((args.size() != 5 && args.size() != 6) || args[1] != "release")
+    return Status::error("usage: quarantine release ID APPROVE AS_USER [NOT_SPAM]");
   tenancy::Scope scope = tenancy::Scope::operator_scope("cli");
   if (args[4] != "-") {
     auto s = tenancy::TenancyService(st).scope_for_user(args[4]);
     if (!s) return s.status();
     scope = *s;
   }
-  auto r = qu.release(scope, args[2], args[3] == "1", rel);
+  quarantine::ReleaseOptions ro;
+  ro.approve_sender = args[3] == "1";
+  ro.not_spam = args.size() == 6 && args[5] == "1";
+  auto r = qu.release(scope, args[2], ro, rel);
   if (!r) return r.status();
   return "released " + args[2] + " as " + r->queue_id + " (rescan: " + r->verdict + ")" +
-         (r->approved ? "; sender approved" : "") + "\n";
+         (r->approved ? "; sender approved" : "") + (r->learn_note.empty() ? "" : "; " + r->learn_note) + "\n";
 }
 
 namespace {
@@ -565,14 +595,16 @@ int quarantine_request(const config::Config& c, const std::vector<std::string>& 
 
 int quarantine_release(const config::Config& c, const TenancyArgs& a) {
   return quarantine_request(c, {"quarantine", "release", a.id, a.approve_sender ? "1" : "0",
-                                a.as_user.empty() ? "-" : a.as_user});
+                                a.as_user.empty() ? "-" : a.as_user, a.not_spam ? "1" : "0"});
 }
 
 int quarantine_digest(const config::Config& c, const TenancyArgs& a) {
   if (!a.as_user.empty()) return fail("digests are sent by the operator");
   if (a.base_url.rfind("https://", 0) != 0 && a.base_url.rfind("http://", 0) != 0)
     return fail("--base-url must be the http(s) address where links are redeemed");
-  auto since = parse_time(a.since.empty() ? "1d" : a.since);
+  if (a.since.empty())  // each tenant's items since its last digest run
+    return quarantine_request(c, {"quarantine", "digest", a.base_url, "-", c.hostname});
+  auto since = parse_time(a.since);
   if (!since) return fail(since.error());
   return quarantine_request(c, {"quarantine", "digest", a.base_url, std::to_string(*since), c.hostname});
 }
@@ -598,9 +630,25 @@ int quarantine_expire(const config::Config& c) {
   return 0;
 }
 
+namespace {
+// "a\nb\n" -> "a,b" (summary attachment lines for output).
+std::string lines_csv(const std::string& lines) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < lines.size()) {
+    size_t nl = lines.find('\n', pos);
+    if (nl == std::string::npos) nl = lines.size();
+    out += (out.empty() ? "" : ",") + lines.substr(pos, nl - pos);
+    pos = nl + 1;
+  }
+  return out;
+}
+}  // namespace
+
 bool track_wants_search(const TenancyArgs& a) {
   return !a.as_user.empty() || !a.tenant.empty() || !a.sender.empty() || !a.subject.empty() ||
-         !a.message_id.empty() || !a.client_ip.empty() || !a.verdict.empty() || !a.since.empty() || !a.until.empty();
+         !a.message_id.empty() || !a.client_ip.empty() || !a.verdict.empty() || !a.since.empty() || !a.until.empty() ||
+         !a.attachment.empty() || !a.sha256.empty();
 }
 
 int track_search(const config::Config& c, const TenancyArgs& a) {
@@ -616,6 +664,10 @@ int track_search(const config::Config& c, const TenancyArgs& a) {
   q.queue_id = a.queue_id;
   q.client_ip = a.client_ip;
   q.verdict = a.verdict;
+  q.attachment = a.attachment;
+  q.sha256 = a.sha256;
+  if (!q.sha256.empty() && (q.sha256.size() != 64 || q.sha256.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos))
+    return fail("--sha256 takes the 64 hex digits of a SHA-256");
   auto since = parse_time(a.since), until = parse_time(a.until);
   if (!since) return fail(since.error());
   if (!until) return fail(until.error());
@@ -629,7 +681,9 @@ int track_search(const config::Config& c, const TenancyArgs& a) {
       std::printf("%s\n", JsonLine().add("ts", iso8601_us(m.ts_us)).add("queue_id", m.queue_id).add("tenant", m.tenant)
                               .add("sender", m.sender).add("recipients", m.recipients).add("subject", m.subject)
                               .add("message_id", m.message_id).add("client_ip", m.client_ip).add("verdict", m.verdict)
-                              .add_raw("score", score_json(m.score)).add("action", m.action).str().c_str());
+                              .add_raw("score", score_json(m.score)).add("action", m.action)
+                              .add("attachments", lines_csv(m.attachment_names))
+                              .add("sha256", lines_csv(m.attachment_sha256)).str().c_str());
     } else {
       std::printf("%s  %s  %-9s %6.2f  %-22s <%s> -> %s  \"%s\"\n", iso8601_us(m.ts_us).c_str(), m.queue_id.c_str(),
                   m.verdict.c_str(), m.score, m.action.c_str(), m.sender.c_str(), m.recipients.c_str(),

@@ -18,6 +18,10 @@ struct TenancyArgs {
   std::string licensed, term_start, term_end, account_list, quarantine_days, tracking_days, user_release,
       approve_unauthenticated;
   bool inbound = false, outbound = false, approve_sender = false, json = false;
+  bool not_spam = false;
+  std::string attachment, sha256;  // track: attachment name contains / SHA-256
+  std::vector<std::string> att_allow, att_block;  // policy attachments: extensions
+  bool att_clear = false;  // quarantine release: report to the classifier as not spam
   std::string reason, expires, base_url, token;
   // searches
   std::string recipient, sender, subject, message_id, queue_id, client_ip, verdict, since, until, status = "held";
@@ -51,6 +55,7 @@ int policy_explain(const config::Config&, const TenancyArgs&);
 int policy_dry_run(const config::Config&, const TenancyArgs&);
 // Replaces a tenant's content rules with the file's text (TenancyArgs::spec = path, "-" = stdin).
 int policy_rules(const config::Config&, const TenancyArgs&);
+int policy_attachments(const config::Config&, const TenancyArgs&);
 
 int list_add(const config::Config&, const TenancyArgs&);
 int list_remove(const config::Config&, const TenancyArgs&);

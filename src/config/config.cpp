@@ -182,7 +182,7 @@ Result<Config> load(const std::string& path) {
   Config c;
   c.source = path;
   std::vector<std::string> errors;
-  static const char* kTables[] = {"server", "smtp", "tls", "store", "queue", "delivery", "scan", "log", "links", "antivirus", "attachments", "dns", "auth", "api"};
+  static const char* kTables[] = {"server", "smtp", "tls", "store", "queue", "delivery", "scan", "log", "links", "antivirus", "attachments", "dns", "auth", "api", "quarantine"};
   for (auto&& [k, v] : root) {
     (void)v;
     bool known = false;
@@ -377,6 +377,14 @@ Result<Config> load(const std::string& path) {
       if (e.empty() || e.find_first_of("./\\ ") != std::string::npos)
         errors.push_back("[attachments] blocked_extensions: '" + e + "' is not a file name extension");
     }
+  }
+  {
+    TableReader t(root, "quarantine", errors);
+    t.integer("digest_interval", c.quarantine_digest_interval_s, 0, int64_t(366) * 86400);  // seconds
+    t.str("digest_base_url", c.quarantine_digest_base_url);
+    if (c.quarantine_digest_interval_s > 0 && c.quarantine_digest_base_url.rfind("https://", 0) != 0 &&
+        c.quarantine_digest_base_url.rfind("http://", 0) != 0)
+      errors.push_back("[quarantine] digest_interval needs digest_base_url, the http(s) address where links are redeemed");
   }
   if (!errors.empty()) {
     std::string msg = path + ": invalid configuration:";

@@ -137,6 +137,10 @@ struct Config {
   uint32_t api_login_user_failures = 5;   // failed logins per user in 15 min before a 15 min lockout
   uint32_t api_login_ip_failures = 20;    // the same per client address
   uint32_t api_max_connections = 256;
+
+  // [quarantine]: end-user digests sent by the server on a schedule (0 = only from the CLI).
+  int64_t quarantine_digest_interval_s = 0;
+  std::string quarantine_digest_base_url;  // where digest links are redeemed (required with an interval)
 };
 
 // Loads and validates a config file. Relative paths are taken relative to the working directory.

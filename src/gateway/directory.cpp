@@ -1,5 +1,7 @@
 #include "gateway/directory.h"
 
+#include "policy/policy.h"
+
 namespace mm::gateway {
 
 std::shared_ptr<const Directory> Directory::load(store::Store& st) {
@@ -34,6 +36,10 @@ std::shared_ptr<const Directory> Directory::load(store::Store& st) {
   auto none = std::make_shared<scan::TenantFacts>();
   if (op) none->operator_url_blocklist = *op;
   d->no_tenant_facts_ = none;
+  std::unordered_map<std::string, policy::AttachmentOverrides> att;
+  for (auto& row : st.tenancy().list_policies(""))
+    if (row.level == "attachments")
+      if (auto o = policy::parse_attachment_overrides(row.spec)) att[row.tenant] = std::move(*o);
   for (auto& t : st.list_tenants()) {
     auto f = std::make_shared<scan::TenantFacts>();
     f->name = t.name;
@@ -42,6 +48,10 @@ std::shared_ptr<const Directory> Directory::load(store::Store& st) {
     if (auto n = st.list_protected_names(t.name)) f->protected_names = std::move(*n);
     if (auto u = st.list_url_blocks(t.name)) f->url_blocklist = std::move(*u);
     f->operator_url_blocklist = none->operator_url_blocklist;
+    if (auto it = att.find(t.name); it != att.end()) {
+      f->attachment_allow = it->second.allow;
+      f->attachment_block = it->second.block;
+    }
     d->facts_.emplace(t.name, std::move(f));
   }
   return d;

@@ -10,6 +10,7 @@
 
 #include "gateway/internal.h"
 #include "message/message.h"
+#include "tenancy/tracking.h"
 #include "ops/log.h"
 #include "scan/headers.h"
 #include "util/clock.h"
@@ -103,6 +104,30 @@ policy::MessageFacts facts_of(const queue::MessageMeta& m, const message::Messag
   return f;
 }
 
+// The delivery recipients of one delivered recipient: the content rules' redirect address instead
+// of it, plus their copies (each address once per part); tracked.
+void add_delivery(std::vector<queue::Recipient>& out, const queue::Recipient& r, const policy::Decision& d,
+                  ops::Tracker& tr, const std::string& qid, const std::string& tenant) {
+  auto add = [&](const std::string& address) {
+    for (auto& x : out)
+      if (x.address == address) return;
+    queue::Recipient n;
+    n.address = address;
+    out.push_back(std::move(n));
+  };
+  if (d.redirect.empty()) {
+    if (std::none_of(out.begin(), out.end(), [&](const queue::Recipient& x) { return x.address == r.address; }))
+      out.push_back(r);
+  } else {
+    add(d.redirect);
+    tr.record({qid, 0, "redirected", r.address, "to " + d.redirect + " (" + d.source + ")", tenant});
+  }
+  for (auto& c : d.copies) {
+    add(c);
+    tr.record({qid, 0, "copied", r.address, "copy to " + c, tenant});
+  }
+}
+
 quarantine::HoldRequest hold_request(const queue::MessageMeta& m, const message::Message* msg, const scan::Verdict& v,
                                      const Plan& p, std::string_view received, std::string_view raw, int64_t now) {
   quarantine::HoldRequest hr;
@@ -148,8 +173,17 @@ void Gateway::apply_policy(std::shared_ptr<Accepted> a, std::shared_ptr<const st
   auto summary = [&](const std::string& action) {
     std::string all;
     for (auto& r : rcpts) all += (all.empty() ? "" : ",") + r;
-    tracker_.record_summary({m.id, m.tenant, now_us(), m.sender, all, msg ? msg->subject : "",
-                             msg ? msg->message_id : "", m.client_ip, scan::to_string(v.cls), v.score, action});
+    store::MessageSummary sum{m.id, m.tenant, now_us(), m.sender, all, msg ? msg->subject : "",
+                              msg ? msg->message_id : "", m.client_ip, scan::to_string(v.cls), v.score, action, "", ""};
+    // Attachments for tracking search: names and the SHA-256 of the decoded bytes (only when all
+    // of them were kept; a part over the parser's limit has no hash).
+    if (msg)
+      for (auto& part : msg->parts) {
+        if (!part.is_attachment) continue;
+        sum.attachment_names += tenancy::summary_name(part.filename) + "\n";
+        if (part.data.size() == part.decoded_size) sum.attachment_sha256 += tenancy::sha256_hex(part.data) + "\n";
+      }
+    tracker_.record_summary(std::move(sum));
   };
 
   if (p.all_reject) {
@@ -200,7 +234,7 @@ void Gateway::apply_policy(std::shared_ptr<Accepted> a, std::shared_ptr<const st
     sub->meta.id = parts.empty() ? m.id : queue::make_queue_id();
     sub->meta.recipients.clear();
     for (size_t i : group) {
-      sub->meta.recipients.push_back(m.recipients[i]);
+      add_delivery(sub->meta.recipients, m.recipients[i], p.dec[i], tracker_, m.id, m.tenant);
       if (sub->meta.id != m.id)
         tracker_.record({m.id, 0, "split", rcpts[i], "queued as " + sub->meta.id + ": " + p.why(i), m.tenant});
     }
@@ -293,7 +327,7 @@ void Gateway::requeue_rescanned(const queue::MessageMeta& old, std::shared_ptr<c
     fresh.id = queue::make_queue_id();
     fresh.scan_pending = false;
     fresh.recipients.clear();
-    for (size_t i : group) fresh.recipients.push_back(view.recipients[i]);
+    for (size_t i : group) add_delivery(fresh.recipients, view.recipients[i], p.dec[i], tracker_, old.id, old.tenant);
     tracker_.record({old.id, 0, "scanned", "", "rescanned as " + fresh.id + ": " + detail, old.tenant});
     std::string tag = key.first ? opt_.subject_tag : "";
     // The spooled copy starts with our Received: field; the verdict goes right below it.

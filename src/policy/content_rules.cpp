@@ -1,5 +1,7 @@
 #include "policy/content_rules.h"
 
+#include "store/validate.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <set>
@@ -137,7 +139,16 @@ Status parse_action_tokens(const std::vector<Tok>& t, ContentRule& r) {
       return Status::error("add-header cannot write mailmoat's own verdict headers");
     r.add_headers.push_back(h);
   } else if (a == "redirect" || a == "copy") {
-    return Status::error("'" + a + "' is not supported yet");
+    if (t.size() != 2) return Status::error(a + " takes one \"address\" string");
+    auto addr = store::normalize_address(t[1].text);
+    if (!addr) return Status::error(a + ": " + addr.error());
+    if (a == "copy") {
+      if (r.copies.size() >= 10) return Status::error("a rule copies to at most 10 addresses");
+      r.copies.push_back(*addr);
+    } else {
+      if (!r.redirect.empty()) return Status::error("a rule redirects to one address");
+      r.redirect = *addr;
+    }
   } else {
     return Status::error("unknown action '" + t[0].text + "'");
   }

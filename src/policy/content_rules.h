@@ -10,9 +10,12 @@
 //   size > N | size < N (bytes)   score >= N | score < N   verdict = CLASS
 // Actions: deliver | tag | quarantine | delete | reject (decisive: the first matching rule with
 //   one decides; later rules are not consulted for the action), add-header "Name: value",
-//   skip-spam (spam and bulk are treated as clean, never phishing, malware or unscannable).
+//   skip-spam (spam and bulk are treated as clean, never phishing, malware or unscannable),
+//   redirect "ADDRESS" (the mail goes to ADDRESS instead of the recipient; the first matching
+//   redirect counts), copy "ADDRESS" (ADDRESS gets a copy as well). Redirect and copy apply when
+//   the message is delivered (deliver or tag); ADDRESS must be in one of the tenant's own domains
+//   (checked when the rules are saved, PolicyService::set_rules).
 // A rule never delivers malware: a deliver or tag for a malware verdict is ignored.
-// Redirect and copy to another address are not implemented yet.
 #pragma once
 #include <optional>
 #include <string>
@@ -39,6 +42,8 @@ struct ContentRule {
   std::optional<Action> action;          // decisive action, if any
   std::vector<std::string> add_headers;  // "Name: value"
   bool skip_spam = false;
+  std::string redirect;             // lower-case address, "" = none
+  std::vector<std::string> copies;  // lower-case addresses
 };
 
 struct RuleSet {

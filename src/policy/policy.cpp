@@ -1,9 +1,11 @@
 #include "policy/policy.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
+#include <sstream>
 
 #include "store/validate.h"
 #include "util/clock.h"
@@ -212,6 +214,7 @@ std::shared_ptr<const Snapshot> Snapshot::load(store::Store& st) {
       if (auto r = parse_rules(row.spec)) s->tenants_[row.tenant].rules = std::move(*r);
       continue;
     }
+    if (row.level == "attachments") continue;  // the attachments check's (gateway directory)
     auto p = parse_policy(row.spec);
     if (!p) continue;  // validated on save; an unreadable row falls back to the next level
     auto& d = s->tenants_[row.tenant];
@@ -303,6 +306,12 @@ Decision Snapshot::decide(const MessageFacts& f, const std::string& recipient, i
     for (auto& r : td.rules.rules) {
       if (!matches(r, in)) continue;
       for (auto& h : r.add_headers) d.add_headers.push_back(h);
+      if (d.redirect.empty() && !r.redirect.empty()) {
+        d.redirect = r.redirect;
+        d.note += (d.note.empty() ? "" : "; ") + ("redirected to " + r.redirect + " by rule " + r.name);
+      }
+      for (auto& c : r.copies)
+        if (std::find(d.copies.begin(), d.copies.end(), c) == d.copies.end()) d.copies.push_back(c);
       if (r.skip_spam && (d.cls == "spam" || d.cls == "bulk")) {
         d.cls = "clean";
         d.note += (d.note.empty() ? "" : "; ") + ("skip-spam by rule " + r.name);
@@ -392,6 +401,17 @@ Status PolicyService::set_rules(const tenancy::Scope& s, const std::string& tena
   if (text.size() > 256 * 1024) return Status::error("content rules are limited to 256 KiB");
   auto r = parse_rules(text);  // all or nothing: one bad line refuses the whole text
   if (!r) return r.status();
+  // Redirects and copies stay within the tenant: their addresses must be in its own domains.
+  std::set<std::string> own;
+  for (auto& d : st_.list_domains(tenant)) own.insert(d.name);
+  for (auto& rule : r->rules) {
+    std::vector<std::string> to = rule.copies;
+    if (!rule.redirect.empty()) to.push_back(rule.redirect);
+    for (auto& addr : to)
+      if (!own.count(domain_of(addr)))
+        return Status::error("rule " + rule.name + ": " + addr + " is not in a domain of tenant '" + tenant +
+                             "'; redirect and copy stay within the tenant");
+  }
   return st_.tenancy().put_policy({tenant, "rules", "", text, 0});
 }
 
@@ -438,6 +458,82 @@ Status PolicyService::remove(const tenancy::Scope& s, const std::string& tenant,
                              const std::string& target) {
   if (auto st = s.can_admin(tenant); !st) return st;
   return st_.tenancy().delete_policy(tenant, level, target);
+}
+
+namespace {
+Result<std::string> extension_of(std::string e) {
+  if (!e.empty() && e[0] == '.') e.erase(0, 1);
+  for (char& c : e) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (e.empty() || e.size() > 16 || e.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
+    return Status::error("'" + e + "' is not a file name extension (letters, digits, '-' or '_', at most 16)");
+  return e;
+}
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (auto& x : v) out += (out.empty() ? "" : ",") + x;
+  return out;
+}
+}  // namespace
+
+std::string AttachmentOverrides::spec() const {
+  std::string out;
+  if (!allow.empty()) out = "allow=" + joined(allow);
+  if (!block.empty()) out += (out.empty() ? "" : " ") + std::string("block=") + joined(block);
+  return out;
+}
+
+Result<AttachmentOverrides> make_attachment_overrides(const std::vector<std::string>& allow,
+                                                      const std::vector<std::string>& block) {
+  AttachmentOverrides o;
+  for (auto [in, out] : {std::pair{&allow, &o.allow}, std::pair{&block, &o.block}})
+    for (auto& item : *in) {
+      size_t pos = 0;
+      while (pos <= item.size()) {  // "js,vbs" counts as two
+        size_t c = item.find(',', pos);
+        auto e = extension_of(item.substr(pos, c == std::string::npos ? std::string::npos : c - pos));
+        if (!e) return e.status();
+        out->push_back(*e);
+        if (c == std::string::npos) break;
+        pos = c + 1;
+      }
+      std::sort(out->begin(), out->end());
+      out->erase(std::unique(out->begin(), out->end()), out->end());
+    }
+  for (auto& e : o.allow)
+    if (std::binary_search(o.block.begin(), o.block.end(), e))
+      return Status::error("extension '" + e + "' cannot be both allowed and blocked");
+  if (o.allow.size() + o.block.size() > 200) return Status::error("at most 200 extensions");
+  return o;
+}
+
+Result<AttachmentOverrides> parse_attachment_overrides(const std::string& spec) {
+  std::vector<std::string> allow, block;
+  std::istringstream in(spec);
+  std::string word;
+  while (in >> word) {
+    if (word.rfind("allow=", 0) == 0) allow.push_back(word.substr(6));
+    else if (word.rfind("block=", 0) == 0) block.push_back(word.substr(6));
+    else return Status::error("attachment overrides: '" + word + "' is neither allow=EXT,... nor block=EXT,...");
+  }
+  return make_attachment_overrides(allow, block);
+}
+
+Status PolicyService::set_attachments(const tenancy::Scope& s, const std::string& tenant, const AttachmentOverrides& o) {
+  if (auto st = s.can_admin(tenant); !st) return st;
+  auto checked = parse_attachment_overrides(o.spec());  // the same rules as any stored spec
+  if (!checked) return checked.status();
+  if (checked->empty()) {
+    auto st = st_.tenancy().delete_policy(tenant, "attachments", "");
+    return st ? st : Status::error("tenant '" + tenant + "' has no attachment overrides");
+  }
+  return st_.tenancy().put_policy({tenant, "attachments", "", checked->spec(), 0});
+}
+
+Result<AttachmentOverrides> PolicyService::attachments(const tenancy::Scope& s, const std::string& tenant) {
+  if (auto st = s.can_read(tenant); !st) return st;
+  for (auto& row : st_.tenancy().list_policies(tenant))
+    if (row.level == "attachments") return parse_attachment_overrides(row.spec);
+  return AttachmentOverrides{};
 }
 
 Result<std::vector<store::PolicyRow>> PolicyService::list(const tenancy::Scope& s, const std::string& tenant) {

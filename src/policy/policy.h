@@ -78,6 +78,8 @@ struct Decision {
   std::string source;  // which rule decided: "default", "tenant", "domain:D", "account:A"
   std::string note;    // "approved sender a@b (tenant list)", "approval not applied: not authenticated", ...
   std::vector<std::string> add_headers;  // from content rules: "Name: value"
+  std::string redirect;                  // from content rules: deliver to this address instead
+  std::vector<std::string> copies;       // from content rules: deliver copies to these too
 };
 
 // Validates a sender-list pattern; returns it lower-cased.
@@ -121,6 +123,23 @@ struct DryRunChange {
   Decision before, after;
 };
 
+// A tenant's override of the default-blocked attachment types: file name extensions to allow
+// (unblock) and extra ones to block. Stored as the tenant's policy row of level "attachments" with
+// the spec "allow=js,vbs block=iso" and handed to the attachments check through the gateway's
+// directory snapshot (scan::TenantFacts). Allowing an extension lifts its name block and, for
+// files whose content is of the kind the extension names (a script named .js), the executable
+// and macro blocks; everything else (executables of other names, double extensions, mismatches,
+// bidi names) stays blocked.
+struct AttachmentOverrides {
+  std::vector<std::string> allow, block;  // lower-case, without the dot, sorted, no overlap
+  std::string spec() const;
+  bool empty() const { return allow.empty() && block.empty(); }
+};
+Result<AttachmentOverrides> parse_attachment_overrides(const std::string& spec);
+// From lists of extensions ("js", ".VBS", "iso,img"); validated.
+Result<AttachmentOverrides> make_attachment_overrides(const std::vector<std::string>& allow,
+                                                      const std::vector<std::string>& block);
+
 // Scoped management of policies and lists (CLI and API).
 class PolicyService {
  public:
@@ -133,6 +152,9 @@ class PolicyService {
   Result<std::vector<store::PolicyRow>> list(const tenancy::Scope&, const std::string& tenant);
   // Replaces the tenant's content rules (policy/content_rules.h) as a whole; "" removes them.
   Status set_rules(const tenancy::Scope&, const std::string& tenant, const std::string& text);
+  // Replaces the tenant's attachment type overrides; empty overrides remove them.
+  Status set_attachments(const tenancy::Scope&, const std::string& tenant, const AttachmentOverrides&);
+  Result<AttachmentOverrides> attachments(const tenancy::Scope&, const std::string& tenant);
   // The decision a message of class/score would get for a recipient (for "why?" and dry runs).
   Result<Decision> explain(const tenancy::Scope&, const std::string& recipient, const MessageFacts&);
   // Replays the tenant's tracked mail since `since_us` (at most `limit` messages) under a candidate

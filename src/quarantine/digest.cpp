@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <map>
+#include <sstream>
 
 #include "policy/policy.h"
 #include "util/clock.h"
@@ -123,8 +124,9 @@ Result<LinkClaim> LinkSigner::verify(const std::string& token, int64_t now) cons
 }
 
 std::vector<Digest> build_digests(store::Store& st, const LinkSigner& signer, int64_t since, int64_t now,
-                                  const DigestOptions& o) {
+                                  const DigestOptions& o, const std::string& tenant) {
   store::QuarantineQuery q;
+  q.tenant = tenant;
   q.since = since;
   q.limit = 100000;
   std::map<std::pair<std::string, std::string>, std::vector<store::QuarantineItem>> by;
@@ -189,6 +191,39 @@ Result<std::string> redeem(Quarantine& qu, store::Store& st, const LinkSigner& s
   auto r = qu.release(scope, c->item_id, c->action == LinkAction::ReleaseApprove, rel);
   if (!r) return r.status();
   return "released " + c->item_id + " as " + r->queue_id + (r->approved ? "; sender approved" : "") + "\n";
+}
+
+Result<size_t> send_due_digests(store::Store& st, const LinkSigner& signer, int64_t now, const DigestOptions& o,
+                                const std::function<Status(const Digest&)>& queue) {
+  constexpr const char* kRuns = "quarantine_digest_runs";
+  std::map<std::string, int64_t> last;  // "tenant unix-s" lines
+  if (auto blob = st.get_blob(kRuns)) {
+    std::istringstream in(*blob);
+    std::string t;
+    int64_t at = 0;
+    while (in >> t >> at) last[t] = at;
+  }
+  size_t sent = 0;
+  std::string error;
+  for (auto& t : st.list_tenants()) {
+    auto it = last.find(t.name);
+    int64_t since = it == last.end() ? now - 86400 : it->second;
+    bool ok = true;
+    for (auto& d : build_digests(st, signer, since, now, o, t.name)) {
+      if (auto s = queue(d); !s) {
+        ok = false;
+        error = "digest for " + d.recipient + ": " + s.message();
+        break;
+      }
+      ++sent;
+    }
+    if (ok) last[t.name] = now;  // items held at `now` or later go into the next run
+  }
+  std::string blob;
+  for (auto& [t, at] : last) blob += t + " " + std::to_string(at) + "\n";
+  if (auto s = st.put_blob(kRuns, blob); !s) return Status::error("remembering the digest runs: " + s.message());
+  if (!error.empty()) return Status::error(error);
+  return sent;
 }
 
 }  // namespace mm::quarantine

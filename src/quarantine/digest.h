@@ -5,6 +5,7 @@
 // under a 32-byte key kept in the store (blob "quarantine_link_key", made on first use). Redeeming
 // a link acts as the end user of that mailbox, with the end user's permissions (never malware).
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -48,8 +49,17 @@ struct Digest {
   std::string message;  // the complete digest mail (CRLF)
 };
 
-// One digest per recipient with items held since `since` (unix s) and still held.
-std::vector<Digest> build_digests(store::Store&, const LinkSigner&, int64_t since, int64_t now, const DigestOptions&);
+// One digest per recipient with items held since `since` (unix s) and still held; only the
+// tenant's when `tenant` is given.
+std::vector<Digest> build_digests(store::Store&, const LinkSigner&, int64_t since, int64_t now, const DigestOptions&,
+                                  const std::string& tenant = "");
+
+// Digests for every tenant of the items held since that tenant's last run (remembered in the
+// store's blob "quarantine_digest_runs"; a tenant's first run looks back one day). `queue` puts
+// one digest on the queue; a tenant's run is remembered only when all its digests were queued.
+// Returns how many digests were queued.
+Result<size_t> send_due_digests(store::Store&, const LinkSigner&, int64_t now, const DigestOptions&,
+                                const std::function<Status(const Digest&)>& queue);
 
 // Verifies the token and performs its action as the mailbox's end user. Returns what was done.
 Result<std::string> redeem(Quarantine&, store::Store&, const LinkSigner&, const std::string& token, Releaser&,

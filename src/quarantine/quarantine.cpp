@@ -11,6 +11,7 @@
 #include <future>
 #include <sstream>
 
+#include "classifier/feedback.h"
 #include "message/message.h"
 #include "ops/log.h"
 #include "ops/tracker.h"
@@ -204,10 +205,21 @@ Result<std::string> Quarantine::preview(const tenancy::Scope& s, const std::stri
 
 Result<ReleaseResult> Quarantine::release(const tenancy::Scope& s, const std::string& id, bool approve_sender,
                                           Releaser& rel) {
+  ReleaseOptions o;
+  o.approve_sender = approve_sender;
+  return release(s, id, o, rel);
+}
+
+Result<ReleaseResult> Quarantine::release(const tenancy::Scope& s, const std::string& id, const ReleaseOptions& opt,
+                                          Releaser& rel) {
+  const bool approve_sender = opt.approve_sender;
   auto q = visible(s, id);
   if (!q) return q.status();
   if (q->status != "held") return Status::error("quarantined message " + id + " is " + q->status + ", not held");
   if (s.role == tenancy::Role::Auditor) return Status::error("permission denied: auditors cannot release");
+  // The classifier model is shared by every tenant: only administrators teach it.
+  if (opt.not_spam && s.role != tenancy::Role::Operator && s.role != tenancy::Role::Admin)
+    return Status::error("permission denied: only administrators report messages to the classifier");
   if (s.role == tenancy::Role::User) {
     if (q->verdict == "malware" || q->reason == "malware")
       return Status::error("permission denied: malware is never released by end users; ask your administrator");
@@ -230,6 +242,8 @@ Result<ReleaseResult> Quarantine::release(const tenancy::Scope& s, const std::st
   if (v->cls == scan::Class::Malware)
     return Status::error("release refused: the current engine finds malware (" + out.verdict + ")");
   // Our Received: field, a note of the release, then the original bytes unchanged.
+  std::shared_ptr<const message::Message> original;
+  if (opt.not_spam) original = message::parse(raw);  // before `raw` is copied into the body
   std::string body = data->substr(0, off) + "X-Mailmoat-Released: " + id + " by " + s.actor + "; " +
                      rfc5322_date(now_s()) + "\r\n" + *raw;
   auto qid = rel.deliver(*q, std::move(body));
@@ -246,6 +260,26 @@ Result<ReleaseResult> Quarantine::release(const tenancy::Scope& s, const std::st
     auto e = ps.add_sender(s, q->tenant, owner ? owner->address : "", "allow", q->sender, 0);
     out.approved = e.is_ok();
     if (!e) log::warn("quarantine.approve_failed", JsonLine().add("id", id).add("error", e.error()));
+  }
+  if (original) {
+    // The message is already released: a learning failure is reported, not an error.
+    auto model = classifier::load_model(st_);
+    auto r = model ? classifier::learn_feedback(st_, *model, *original, false)
+                   : Result<classifier::FeedbackOutcome>(model.status());
+    if (!r) {
+      out.learn_note = "not learnt: " + r.error();
+      log::warn("quarantine.learn_failed", JsonLine().add("id", id).add("error", r.error()));
+    } else {
+      out.learnt = true;
+      char b[96];
+      std::snprintf(b, sizeof b, "spam probability %.4g -> %.4g", r->before, r->after);
+      out.learn_note = std::string(r->what == classifier::Feedback::AlreadyLearned ? "already learnt as not spam"
+                                   : r->what == classifier::Feedback::Relearned   ? "relearnt as not spam"
+                                                                                  : "learnt as not spam") +
+                       "; " + b;
+      log::info("quarantine.learnt_ham", JsonLine().add("id", id).add("by", s.actor).add("note", out.learn_note));
+      if (r->what != classifier::Feedback::AlreadyLearned) rel.model_changed();
+    }
   }
   return out;
 }

@@ -5,11 +5,17 @@
 // bytes go through the normal queue, optionally approving the sender), delete, and expiry after
 // the tenant's retention (default 30 days).
 //
+// A release may also report the message to the classifier as not spam (ReleaseOptions::not_spam):
+// the original quarantined bytes (never a tagged copy) are learnt as ham into the stored model,
+// and the Releaser's model_changed() lets a running server reload its engine. The model is shared
+// by every tenant, so only operators and tenant administrators may report.
+//
 // Permissions per reason: operators and the tenant's administrators may view, release and delete
 // anything of the tenant; auditors only view; end users see, preview, release and delete their
 // own mailbox's items, release only the classes the tenant allows (TenantInfo::user_release) and
 // never malware. Whoever releases, a rescan that now finds malware refuses the release.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,6 +43,13 @@ class Releaser {
   virtual Result<scan::Verdict> rescan(std::shared_ptr<const std::string> raw, const scan::Envelope&) = 0;
   // Queues `body` for one recipient; returns the new queue id once it is on stable storage.
   virtual Result<std::string> deliver(const store::QuarantineItem&, std::string body) = 0;
+  // Called after the stored classifier model changed (a release reported as not spam).
+  virtual void model_changed() {}
+};
+
+struct ReleaseOptions {
+  bool approve_sender = false;  // approve the sender for the recipient's mailbox
+  bool not_spam = false;        // learn the original message as ham into the classifier
 };
 
 struct HoldRecipient {
@@ -59,6 +72,8 @@ struct ReleaseResult {
   std::string queue_id;  // of the delivered copy
   std::string verdict;   // the rescan's class and score
   bool approved = false;
+  bool learnt = false;       // reported as not spam (the model changed or already knew it as ham)
+  std::string learn_note;    // what the classifier did, or why it could not learn
 };
 
 class Quarantine {
@@ -73,6 +88,7 @@ class Quarantine {
   // Decoded headers and the visible text; never raw HTML, scripts or attachments.
   Result<std::string> preview(const tenancy::Scope&, const std::string& id);
   Result<ReleaseResult> release(const tenancy::Scope&, const std::string& id, bool approve_sender, Releaser&);
+  Result<ReleaseResult> release(const tenancy::Scope&, const std::string& id, const ReleaseOptions&, Releaser&);
   Status remove(const tenancy::Scope&, const std::string& id);
   // Marks held items past their expiry as expired and deletes their files; returns how many.
   size_t expire(int64_t now);
@@ -93,6 +109,11 @@ class SpoolReleaser : public Releaser {
                 int scan_timeout_ms = 20000);
   Result<scan::Verdict> rescan(std::shared_ptr<const std::string> raw, const scan::Envelope&) override;
   Result<std::string> deliver(const store::QuarantineItem&, std::string body) override;
+  void model_changed() override {
+    if (on_model_changed_) on_model_changed_();
+  }
+  // What model_changed() does (the server reloads its scan engine).
+  void set_on_model_changed(std::function<void()> f) { on_model_changed_ = std::move(f); }
   // Queues any message (e.g. a digest) for one recipient; the new queue id once durable.
   Result<std::string> submit(const std::string& tenant, const std::string& sender, const std::string& recipient,
                              std::string body, const std::string& note);
@@ -103,6 +124,7 @@ class SpoolReleaser : public Releaser {
   std::shared_ptr<const scan::Engine> engine_;
   ops::Tracker* tracker_;
   int timeout_ms_;
+  std::function<void()> on_model_changed_;
 };
 
 }  // namespace mm::quarantine

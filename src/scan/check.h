@@ -20,6 +20,9 @@ struct TenantFacts {
   std::vector<std::string> protected_names;  // executives' names whose impersonation is flagged
   std::vector<std::string> url_blocklist;    // hosts/domains the tenant blocks in links
   std::vector<std::string> operator_url_blocklist;  // hosts/domains the operator blocks (store)
+  // The tenant's attachment type overrides (policy "attachments"): extensions allowed despite
+  // the default block list, and extra extensions blocked; lower-case, without the dot.
+  std::vector<std::string> attachment_allow, attachment_block;
 };
 
 // Sender authentication results (SPF, DKIM, DMARC), filled by the auth module before the scan

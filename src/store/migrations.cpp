@@ -241,6 +241,23 @@ CREATE TABLE api_audit (
 );
 CREATE INDEX api_audit_tenant_ts ON api_audit (tenant, ts);
 CREATE INDEX api_audit_ts ON api_audit (ts);
+    {11, "attachment names and SHA-256 in message summaries; attachment policy overrides", R"sql(
+ALTER TABLE message_summaries ADD COLUMN attachment_names TEXT NOT NULL DEFAULT '';
+ALTER TABLE message_summaries ADD COLUMN attachment_sha256 TEXT NOT NULL DEFAULT '';
+-- A tenant's attachment type overrides are a policy row of level 'attachments'.
+CREATE TABLE policies_v11 (
+  id INTEGER PRIMARY KEY,
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  level VARCHAR(16) NOT NULL CHECK (level IN ('tenant', 'domain', 'account', 'rules', 'attachments')),
+  target VARCHAR(320) NOT NULL,
+  spec TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (tenant_id, level, target)
+);
+INSERT INTO policies_v11 (id, tenant_id, level, target, spec, updated_at)
+  SELECT id, tenant_id, level, target, spec, updated_at FROM policies;
+DROP TABLE policies;
+ALTER TABLE policies_v11 RENAME TO policies;
 )sql"},
 };
 

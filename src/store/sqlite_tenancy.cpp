@@ -531,9 +531,10 @@ class SqliteTenancy final : public TenancyStore {
       for (auto& m : all)
         db_.prepare(
              "INSERT INTO message_summaries (queue_id, tenant, ts_us, sender, recipients, subject, message_id, "
-             "client_ip, verdict, score_milli, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+             "client_ip, verdict, score_milli, action, attachment_names, attachment_sha256) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
           .bind(m.queue_id, m.tenant, m.ts_us, m.sender, lower(m.recipients), m.subject, m.message_id, m.client_ip,
-                m.verdict, milli(m.score), m.action)
+                m.verdict, milli(m.score), m.action, lower(m.attachment_names), lower(m.attachment_sha256))
           .run();
       return Status::ok();
     });
@@ -553,12 +554,15 @@ class SqliteTenancy final : public TenancyStore {
     if (!q.verdict.empty()) where += " AND verdict = ?";
     if (q.since_us) where += " AND ts_us >= ?";
     if (q.until_us) where += " AND ts_us < ?";
+    if (!q.attachment.empty()) where += " AND attachment_names LIKE ? ESCAPE '\\'";
+    // Whole lines only: "\n" + names + "\n" contains "\n" + sha + "\n".
+    if (!q.sha256.empty()) where += " AND instr(char(10) || attachment_sha256 || char(10), ?) > 0";
     std::vector<MessageSummary> out;
     (void)read([&] {
       out.clear();
       auto s = db_.prepare(
           "SELECT queue_id, tenant, ts_us, sender, recipients, subject, message_id, client_ip, verdict, score_milli, "
-          "action FROM message_summaries WHERE " +
+          "action, attachment_names, attachment_sha256 FROM message_summaries WHERE " +
           where + " ORDER BY ts_us DESC, id DESC LIMIT ?");
       if (!q.tenant.empty()) s.bind(q.tenant);
       for (auto& r : q.recipients) s.bind(lower(r));
@@ -570,10 +574,12 @@ class SqliteTenancy final : public TenancyStore {
       if (!q.verdict.empty()) s.bind(q.verdict);
       if (q.since_us) s.bind(q.since_us);
       if (q.until_us) s.bind(q.until_us);
+      if (!q.attachment.empty()) s.bind(like_of(q.attachment));
+      if (!q.sha256.empty()) s.bind("\n" + lower(q.sha256) + "\n");
       s.bind(static_cast<int64_t>(q.limit ? q.limit : 100));
       while (s.next())
         out.push_back({s.text(0), s.text(1), s.i64(2), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7),
-                       s.text(8), static_cast<double>(s.i64(9)) / 1000.0, s.text(10)});
+                       s.text(8), static_cast<double>(s.i64(9)) / 1000.0, s.text(10), s.text(11), s.text(12)});
     });
     return out;
   }

@@ -101,6 +101,9 @@ struct MessageSummary {
   std::string verdict;
   double score = 0;
   std::string action;  // decisions, e.g. "deliver:2 quarantine:1"
+  // One line each ("\n"-separated): attachment file names (lower-case) and SHA-256 (hex) of
+  // their decoded bytes.
+  std::string attachment_names, attachment_sha256;
 };
 
 struct SummaryQuery {
@@ -109,6 +112,8 @@ struct SummaryQuery {
   std::string sender, subject, message_id, queue_id, client_ip, verdict;  // "" = any
   int64_t since_us = 0, until_us = 0;   // 0 = open
   size_t limit = 100;
+  std::string attachment;               // an attachment name contains this; "" = any
+  std::string sha256;                   // an attachment's SHA-256 (hex, exact); "" = any
 };
 
 class TenancyStore {

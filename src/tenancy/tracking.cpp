@@ -1,6 +1,26 @@
 #include "tenancy/tracking.h"
 
+#include <sodium.h>
+
 namespace mm::tenancy {
+
+std::string sha256_hex(std::string_view data) {
+  unsigned char h[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(h, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : h) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+
+std::string summary_name(std::string_view name) {
+  std::string out;
+  for (unsigned char c : name.substr(0, 255)) out += c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c);
+  return out;
+}
 
 Result<std::vector<store::MessageSummary>> TrackingSearch::search(const Scope& s, store::SummaryQuery q) {
   auto t = s.tenant_filter(q.tenant);

@@ -40,6 +40,9 @@ class ScanTest(unittest.TestCase):
         cls.gw.add_tenant_domain("acme", "acme.example", cls.sink.port)
         # This test is about tagging: spam is delivered tagged (the default policy quarantines it).
         cls.gw.cli("policy", "set", "acme", "spam>=high=reject spam=tag")
+        # A tenant that quarantines spam, for releases reported as not spam.
+        cls.gw.add_tenant_domain("qt", "qt.example", cls.sink.port)
+        cls.gw.cli("policy", "set", "qt", "spam=quarantine")
         cls.train_dir = tempfile.mkdtemp(prefix="mm-train-")
         for kind, words, spam in (("spam", SPAM_WORDS, 1), ("ham", HAM_WORDS, 0)):
             d = os.path.join(cls.train_dir, kind)
@@ -152,6 +155,37 @@ class ScanTest(unittest.TestCase):
         self.assertIn("relearnt", self.gw.cli("learn", "--ham", path).stdout)
         _, back = verdict()
         self.assertLess(back, after - 1.5, (before, after, back))
+
+    def test_release_as_not_spam_teaches_the_classifier(self):
+        raw = corpus_message(SPAM_WORDS, 2000, 1).replace(b"To: someone@acme.example", b"To: ann@qt.example")
+
+        def scanned_score(qid):  # the message's tracking summary: class and score
+            def get():
+                t = self.gw.cli("track", "--tenant", "qt", "--id", qid, "--json").stdout
+                return [json.loads(line) for line in t.splitlines() if line.strip()] or None
+            s = wait_until(get, 10, what="the tracking summary")[0]
+            return s["verdict"], float(s["score"])
+
+        code, text = self.send(raw, rcpt="ann@qt.example")
+        self.assertEqual(code, 250, text)
+        cls_before, before = scanned_score(QID.search(text.decode()).group(1))
+        self.assertEqual(cls_before, "spam")
+        items = [json.loads(line) for line in
+                 self.gw.cli("quarantine", "list", "--tenant", "qt", "--json").stdout.splitlines() if line.strip()]
+        self.assertEqual(len(items), 1, items)
+        out = self.gw.cli("quarantine", "release", items[0]["id"], "--not-spam").stdout
+        self.assertIn("released " + items[0]["id"], out)
+        self.assertIn("learnt as not spam", out)
+        # The original bytes were learnt, not the tagged copy: the same message scores lower now.
+        code, text = self.send(raw, rcpt="ann@qt.example")
+        self.assertEqual(code, 250, text)
+        _, after = scanned_score(QID.search(text.decode()).group(1))
+        self.assertLess(after, before - 1.0, (before, after))
+        # A second report of the same message changes nothing.
+        items = [json.loads(line) for line in
+                 self.gw.cli("quarantine", "list", "--tenant", "qt", "--json").stdout.splitlines() if line.strip()]
+        if items:
+            self.assertIn("already learnt", self.gw.cli("quarantine", "release", items[0]["id"], "--not-spam").stdout)
 
 
 class RejectAndRescanTest(unittest.TestCase):

@@ -89,6 +89,21 @@ TEST(Config, LinksSection) {
 
 }  // namespace
 
+TEST(Config, QuarantineDigestSchedule) {
+  auto p = write_temp("[quarantine]\ndigest_interval = 86400\ndigest_base_url = \"https://console.example/q\"\n");
+  auto c = mm::config::load(p);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->quarantine_digest_interval_s, 86400);
+  EXPECT_EQ(c->quarantine_digest_base_url, "https://console.example/q");
+  unlink(p.c_str());
+  EXPECT_EQ(mm::config::defaults().quarantine_digest_interval_s, 0);
+  auto bad = write_temp("[quarantine]\ndigest_interval = 3600\n");
+  auto e = mm::config::load(bad);
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().find("needs digest_base_url"), std::string::npos) << e.error();
+  unlink(bad.c_str());
+}
+
 TEST(Config, AntivirusAndAttachmentSections) {
   auto d = mm::config::defaults();
   EXPECT_TRUE(d.av_enabled);

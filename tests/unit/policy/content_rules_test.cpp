@@ -25,9 +25,15 @@ TEST(ContentRules, ParsedAndValidatedAsAWhole) {
        {"rule x: => reject", "rule x: size > 10", "rule x: size ~ 10 => reject", "rule x: colour = red => reject",
         "rule x: subject contains \"open => reject", "rule x: verdict = evil => reject",
         "rule x: size > 1 => reject, quarantine", "rule x: size > 1 => explode", "rule x: size > 1 => redirect",
+        "rule x: size > 1 => redirect \"not an address\"", "rule x: size > 1 => redirect \"a@b.example\", redirect \"c@b.example\"",
+        "rule x: size > 1 => copy",
         "rule x: size > 1 => add-header \"X-Spam-Flag: NO\"", "rule x: sender ~ \"*\" => reject",
         "rule x: size > 1 => reject\nrule x: size > 2 => reject", "x: size > 1 => reject"})
     EXPECT_FALSE(parse_rules(bad)) << bad;
+  auto rc = parse_rules("rule r: size > 1 => redirect \"Boss@Acme.example\", copy \"a@acme.example\", copy \"b@acme.example\"\n");
+  ASSERT_TRUE(rc) << rc.error();
+  EXPECT_EQ(rc->rules[0].redirect, "boss@acme.example");
+  EXPECT_EQ(rc->rules[0].copies, (std::vector<std::string>{"a@acme.example", "b@acme.example"}));
   auto e = parse_rules("rule ok: size > 1 => tag\nrule bad: size > lots => reject\n");
   ASSERT_FALSE(e);
   EXPECT_NE(e.error().find("line 2"), std::string::npos) << e.error();

@@ -165,9 +165,9 @@ TEST_F(PolicyTest, TenantsCannotTouchEachOther) {
 TEST_F(PolicyTest, DryRunShowsWhatACandidatePolicyChanges) {
   int64_t t = now_us();
   ASSERT_TRUE(st->tenancy().add_summaries({
-      {"Q1", "acme", t, "x@sender.example", "a@acme.example,bob@sales.acme.example", "s1", "", "", "spam", 8, ""},
-      {"Q2", "acme", t, "x@sender.example", "a@acme.example", "s2", "", "", "clean", 0, ""},
-      {"Q3", "beta", t, "x@sender.example", "z@beta.example", "s3", "", "", "spam", 8, ""},
+      {"Q1", "acme", t, "x@sender.example", "a@acme.example,bob@sales.acme.example", "s1", "", "", "spam", 8, "", "", ""},
+      {"Q2", "acme", t, "x@sender.example", "a@acme.example", "s2", "", "", "clean", 0, "", "", ""},
+      {"Q3", "beta", t, "x@sender.example", "z@beta.example", "s3", "", "", "spam", 8, "", "", ""},
   }));
   auto d = svc->dry_run(op, "acme", "domain", "sales.acme.example", "spam=deliver", 0, 100, 15);
   ASSERT_TRUE(d) << d.error();
@@ -181,6 +181,27 @@ TEST_F(PolicyTest, DryRunShowsWhatACandidatePolicyChanges) {
   EXPECT_EQ(all->size(), 2u) << "beta's mail is never replayed for acme";
   EXPECT_FALSE(svc->dry_run(Scope::admin("beta"), "acme", "tenant", "", "spam=tag", 0, 100, 15));
   EXPECT_FALSE(svc->dry_run(op, "acme", "tenant", "", "spam=explode", 0, 100, 15));
+}
+
+}  // namespace
+}  // namespace mm::policy
+
+namespace mm::policy {
+namespace {
+
+TEST(AttachmentOverrides, ParsedValidatedAndCanonical) {
+  auto o = make_attachment_overrides({".JS", "vbs,js"}, {"iso"});
+  ASSERT_TRUE(o) << o.error();
+  EXPECT_EQ(o->spec(), "allow=js,vbs block=iso");
+  auto back = parse_attachment_overrides(o->spec());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->allow, o->allow);
+  EXPECT_EQ(back->block, o->block);
+  EXPECT_FALSE(make_attachment_overrides({"js"}, {"js"}));
+  EXPECT_FALSE(make_attachment_overrides({"../x"}, {}));
+  EXPECT_FALSE(make_attachment_overrides({""}, {}));
+  EXPECT_FALSE(parse_attachment_overrides("unblock=js"));
+  EXPECT_TRUE(parse_attachment_overrides("")->empty());
 }
 
 }  // namespace

@@ -171,9 +171,9 @@ TEST_F(TenancyTest, TenantScopesCannotReachOtherTenants) {
 TEST_F(TenancyTest, TrackingSearchIsScoped) {
   int64_t t = now_us();
   ASSERT_TRUE(st->tenancy().add_summaries({
-      {"QA", "acme", t, "x@s.example", "bob@acme.example", "for bob", "<a@x>", "192.0.2.1", "spam", 6, "quarantine:1"},
-      {"QC", "acme", t, "x@s.example", "carol@acme.example", "for carol", "<c@x>", "192.0.2.1", "clean", 0, "deliver:1"},
-      {"QB", "beta", t, "y@s.example", "z@beta.example", "for beta", "<b@x>", "192.0.2.2", "clean", 0, "deliver:1"},
+      {"QA", "acme", t, "x@s.example", "bob@acme.example", "for bob", "<a@x>", "192.0.2.1", "spam", 6, "quarantine:1", "", ""},
+      {"QC", "acme", t, "x@s.example", "carol@acme.example", "for carol", "<c@x>", "192.0.2.1", "clean", 0, "deliver:1", "", ""},
+      {"QB", "beta", t, "y@s.example", "z@beta.example", "for beta", "<b@x>", "192.0.2.2", "clean", 0, "deliver:1", "", ""},
   }));
   ASSERT_TRUE(st->add_events({{"QA", 0, "received", "bob@acme.example", "", "acme"},
                               {"QA", 0, "scanned", "", "spam", "acme"},
@@ -210,6 +210,37 @@ TEST_F(TenancyTest, TrackingSearchIsScoped) {
   by_subject.subject = "FOR";
   by_subject.message_id = "<a@x>";
   EXPECT_EQ(ts.search(op, by_subject)->size(), 1u);
+}
+
+TEST_F(TenancyTest, TrackingSearchByAttachmentNameAndHash) {
+  int64_t t = now_us();
+  std::string h1 = sha256_hex("abc"), h2 = sha256_hex("payload");
+  EXPECT_EQ(h1, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  ASSERT_TRUE(st->tenancy().add_summaries({
+      {"QA", "acme", t, "x@s.example", "bob@acme.example", "a", "", "", "clean", 0, "deliver:1",
+       "Invoice.PDF\npayload.js\n", h1 + "\n" + h2 + "\n"},
+      {"QB", "beta", t, "y@s.example", "z@beta.example", "b", "", "", "clean", 0, "deliver:1", "payload.js\n",
+       h2 + "\n"},
+      {"QC", "acme", t, "x@s.example", "bob@acme.example", "c", "", "", "clean", 0, "deliver:1", "", ""},
+  }));
+  TrackingSearch ts(*st);
+  store::SummaryQuery by_name;
+  by_name.attachment = "invoice";
+  auto r = ts.search(op, by_name);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].queue_id, "QA");
+  store::SummaryQuery by_hash;
+  by_hash.sha256 = h2;
+  EXPECT_EQ(ts.search(op, by_hash)->size(), 2u);
+  r = ts.search(Scope::admin("beta"), by_hash);  // scoped to the tenant
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].queue_id, "QB");
+  by_hash.sha256 = h1.substr(0, 63);  // whole hashes only
+  EXPECT_TRUE(ts.search(op, by_hash)->empty());
+  by_name.attachment = "%";
+  EXPECT_TRUE(ts.search(op, by_name)->empty());
 }
 
 }  // namespace
