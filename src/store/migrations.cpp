@@ -241,6 +241,7 @@ CREATE TABLE api_audit (
 );
 CREATE INDEX api_audit_tenant_ts ON api_audit (tenant, ts);
 CREATE INDEX api_audit_ts ON api_audit (ts);
+)sql"},
     {11, "attachment names and SHA-256 in message summaries; attachment policy overrides", R"sql(
 ALTER TABLE message_summaries ADD COLUMN attachment_names TEXT NOT NULL DEFAULT '';
 ALTER TABLE message_summaries ADD COLUMN attachment_sha256 TEXT NOT NULL DEFAULT '';

@@ -196,8 +196,8 @@ class TenancyTest(unittest.TestCase):
                                                 sender="eve@elsewhere.example"),
                                 ["bob@acme.example"], sender="eve@elsewhere.example")
         self.assertEqual(code, 250)
-        self.send(harness.message(subject="beta-mail", to="x@beta.example", sender=other, body=f"{SPAM}\r\n"),
-                  ["x@beta.example"], sender=other)
+        self.send(harness.message(subject="beta-mail", to="x@beta.example", sender="eve@elsewhere.example",
+                                  body=f"{SPAM}\r\n"), ["x@beta.example"], sender="eve@elsewhere.example")
         acme_item = self.quarantined("--subject", "acme-secret")[0]
         beta_view = self.quarantined("--tenant", "beta") + [
             json.loads(x) for x in self.gw.cli("--as", "beta-admin", "quarantine", "list", "--json").stdout.splitlines()]
