@@ -17,6 +17,7 @@
 #include "cli/tenancy_commands.h"
 #include "gateway/gateway.h"
 #include "dns/resolver.h"
+#include "reputation/connection.h"
 #include "net/event_loop.h"
 #include "net/smtp_client.h"
 #include "net/smtp_server.h"
@@ -90,6 +91,12 @@ int serve(const config::Config& c) {
   go.scan_timeout_ms = c.scan_timeout_ms;
   go.subject_tag = c.subject_tag;
   go.postmaster = c.postmaster;
+  // Learned IP reputation: in process, saved to a file periodically and at shutdown.
+  reputation::Reputation ip_reputation({c.conn_half_life_s, c.conn_refused_weight});
+  const std::string reputation_file = c.var_dir + "/reputation.state";
+  if (c.conn_enabled)
+    if (auto st = ip_reputation.load(reputation_file); !st)
+      log::warn("reputation.load", JsonLine().add("error", st.message()));
   gateway::Gateway gw(go, **store, spool, tracker);
   tenancy::TenancyService tenancy_service(**store);
   quarantine::Quarantine quarantine_store(**store, c.var_dir + "/quarantine");
@@ -123,6 +130,43 @@ int serve(const config::Config& c) {
                                   .add("dns", c.dns_servers.empty() ? "/etc/resolv.conf" : c.dns_servers));
   } else if (!c.auth_enabled) {
     log::warn("auth.disabled", JsonLine().add("note", "no SPF/DKIM/DMARC checks on inbound mail"));
+  }
+
+  // Connection control: DNS lists and reverse DNS on the same resolver (created here when
+  // sender authentication is off).
+  if (c.conn_enabled) {
+    bool need_dns = !c.conn_dns_lists.empty() || c.conn_no_ptr_weight != 0;
+    if (need_dns && !resolver) {
+      dns::ResolverOptions ro;
+      ro.servers = c.dns_servers;
+      ro.timeout_ms = c.dns_timeout_ms;
+      ro.tries = c.dns_tries;
+      ro.cache_entries = c.dns_cache_entries;
+      std::string err;
+      resolver = dns::AresResolver::create(loop, ro, &err);
+      if (!resolver) return startup_error("[dns] " + err);
+    }
+    reputation::ConnectionOptions co;
+    co.default_strictness = reputation::parse_strictness(c.conn_strictness).value_or(reputation::Strictness::Normal);
+    for (auto& spec : c.conn_dns_lists) {
+      reputation::DnsList l;
+      if (!reputation::parse_dns_list(spec, &l)) return startup_error("[connection] dns_lists: bad entry '" + spec + "'");
+      co.dns_lists.push_back(std::move(l));
+    }
+    co.dns_tempfail_score = c.conn_dns_tempfail_score;
+    co.dns_refuse_score = c.conn_dns_refuse_score;
+    co.dns_wait_ms = c.conn_dns_wait_ms;
+    co.no_ptr_weight = c.conn_no_ptr_weight;
+    co.bad_helo_weight = c.conn_bad_helo_weight;
+    co.our_hostname = c.hostname;
+    co.rate_per_ip = c.conn_rate_per_ip;
+    co.rate_per_network = c.conn_rate_per_network;
+    co.rate_per_sender_domain = c.conn_rate_per_sender_domain;
+    co.max_per_network = c.conn_max_per_network;
+    co.tarpit_ms = c.conn_tarpit_ms;
+    gw.set_connection_control(
+        std::make_shared<reputation::ConnectionControl>(co, ip_reputation, need_dns ? resolver.get() : nullptr), &loop);
+    log::info("connection.enabled", JsonLine().add("strictness", c.conn_strictness).add("dns_lists", c.conn_dns_lists.size()));
   }
 
   // Scanning runs on its own worker threads, never on the I/O threads.
@@ -207,6 +251,11 @@ int serve(const config::Config& c) {
 
   manager.start();
   loop.every(1000, [&] { gw.refresh(); });
+  if (c.conn_enabled)
+    loop.every(c.conn_save_interval_s * 1000, [&] {
+      if (auto st = ip_reputation.save(reputation_file, now_s()); !st)
+        log::warn("reputation.save", JsonLine().add("error", st.message()));
+    });
   loop.every(30000, [&] { gw.rescan_pending(); });
   loop.post([&] { gw.rescan_pending(); });  // what a previous run could not scan
   loop.post([&] { quarantine_store.expire(now_s()); });
@@ -274,6 +323,9 @@ int serve(const config::Config& c) {
 
   gw.set_scanner(nullptr, nullptr);
   scan_pool.reset();  // finishes scans in flight while everything they use still exists
+  if (c.conn_enabled)
+    if (auto st = ip_reputation.save(reputation_file, now_s()); !st)
+      log::warn("reputation.save", JsonLine().add("error", st.message()));
   control.stop();
   spool.flush();
   tracker.flush();

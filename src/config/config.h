@@ -125,6 +125,25 @@ struct Config {
   int att_archive_depth = 4;           // archive levels listed below an attachment
   uint32_t att_max_files = 1000;       // files listed in one attachment's archives
   uint64_t att_max_expanded_bytes = 64ull << 20;  // bytes unpacked per attachment
+
+  // [connection] connection control (src/reputation): learned IP reputation, DNS lists, HELO and
+  // reverse-DNS checks, rate limits
+  bool conn_enabled = true;
+  std::string conn_strictness = "normal";   // default for tenants without their own: off|low|normal|strict
+  double conn_half_life_s = 86400;          // reputation counts halve in this time
+  double conn_refused_weight = 0.5;         // a refused recipient counts as this much spam
+  int conn_save_interval_s = 300;           // reputation state saved to <var>/reputation.state
+  std::vector<std::string> conn_dns_lists;  // "zone", "zone*2", "zone=127.0.0.2,127.0.0.3*3", "wl.zone*-2"
+  double conn_dns_tempfail_score = 2;       // connection score -> 450 per recipient
+  double conn_dns_refuse_score = 3;         // connection score -> 554 per recipient
+  int conn_dns_wait_ms = 1000;              // at RCPT, wait at most this for the lookups begun at connect
+  double conn_no_ptr_weight = 0;            // score when the client has no reverse-DNS name
+  double conn_bad_helo_weight = 0;          // score for a HELO that is not a plausible FQDN
+  int conn_tarpit_ms = 2000;                // delay of the DATA reply for a tarpitted source
+  uint32_t conn_rate_per_ip = 0;            // messages per minute per client IP (0 = no limit)
+  uint32_t conn_rate_per_network = 0;       // per /24 or /64
+  uint32_t conn_rate_per_sender_domain = 0; // per MAIL FROM domain
+  uint32_t conn_max_per_network = 0;        // concurrent sessions per /24 or /64 (0 = no limit)
 };
 
 // Loads and validates a config file. Relative paths are taken relative to the working directory.

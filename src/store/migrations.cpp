@@ -224,6 +224,21 @@ CREATE INDEX summaries_tenant_ts ON message_summaries (tenant, ts_us);
 CREATE INDEX summaries_queue_id ON message_summaries (queue_id);
 CREATE INDEX summaries_ts ON message_summaries (ts_us);
 )sql"},
+    {9, "connection control: allow lists and tenant strictness", R"sql(
+CREATE TABLE reputation_allow (
+  id INTEGER PRIMARY KEY,
+  tenant VARCHAR(63) NOT NULL,
+  pattern VARCHAR(300) NOT NULL,
+  expires_at BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  note TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX reputation_allow_entry ON reputation_allow (tenant, pattern);
+CREATE TABLE reputation_strictness (
+  tenant VARCHAR(63) PRIMARY KEY,
+  level VARCHAR(16) NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

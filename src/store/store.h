@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/reputation_store.h"
 #include "store/tenancy_store.h"
 #include "util/status.h"
 
@@ -136,6 +137,8 @@ class Store {
   // Tenant contracts, accounts, users, policies, sender lists, quarantine index and message
   // summaries (store/tenancy_store.h), on the same database.
   virtual TenancyStore& tenancy() = 0;
+  // Connection-control allow lists and tenant strictness (store/reputation_store.h).
+  virtual ReputationStore& reputation() = 0;
 };
 
 // Opens (creating file and parent directories) a SQLite store: WAL mode, busy_timeout 5000 ms,
