@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/engine.h"
 #include "cli/queue_admin.h"
+#include "cli/reputation_commands.h"
 #include "cli/tenancy_commands.h"
 #include "gateway/gateway.h"
 #include "dns/resolver.h"
@@ -233,6 +234,7 @@ int serve(const config::Config& c) {
       quarantine::SpoolReleaser rel(spool, &manager, engine, &tracker, c.scan_timeout_ms);
       return quarantine_control(**store, quarantine_store, rel, args);
     }
+    if (!args.empty() && args[0] == "reputation") return reputation_report(ip_reputation, c.conn_strictness, args);
     if (!args.empty() && args[0] == "status") {
       auto s = manager.stats();
       return JsonLine()
