@@ -112,7 +112,7 @@ class Gateway:
     """A mailmoat server in a temporary directory. Use .cli(...) for administration."""
 
     def __init__(self, extra_config="", queue=None, tmp=None, smtp=None, delivery=None, scan=None,
-                 auth=None, dns=None):
+                 auth=None, dns=None, connection=None):
         self.tmp = tmp or tempfile.mkdtemp(prefix="mm-it-")
         self.port = free_port()
         self.proc = None
@@ -130,6 +130,10 @@ class Gateway:
         au = {"enabled": False} if auth is None else dict(auth)
         aulines = "".join(f"\n{k} = {toml_value(v)}" for k, v in au.items())
         dnlines = "".join(f"\n{k} = {toml_value(v)}" for k, v in (dns or {}).items())
+        # Connection control learns from every verdict: off unless a test passes connection={...}
+        # (tests sending much spam from 127.0.0.1 would otherwise be delayed).
+        co = {"enabled": False} if connection is None else dict(connection)
+        colines = "".join(f"\n{k} = {toml_value(v)}" for k, v in co.items())
         with open(self.config_path, "w") as f:
             f.write(f"""
 [server]
@@ -146,6 +150,7 @@ connection_reuse_s = 1{dlines}
 [scan]{sclines}
 [auth]{aulines}
 [dns]{dnlines}
+[connection]{colines}
 {extra_config}
 """)
         self.log_path = os.path.join(self.tmp, "stderr.log")
