@@ -103,12 +103,14 @@ class ReputationTest(unittest.TestCase):
         self.assertTrue(all(c in (450, 550) for c in codes), codes)
         self.assertEqual(self.rcpt(MIXED, ["bob@acme.example"]), [550])
         # Every recipient of the refused sessions is a security event and in message tracking.
-        events = self.gw.cli("tenant", "events", "acme").stdout
+        events = wait_until(lambda: (lambda e: e if "user15@" in e else "")(self.gw.cli("tenant", "events", "acme").stdout),
+                            10, what="the security event")
         for i in range(16):
             self.assertIn(f"user{i}@acme.example", events)
         self.assertIn("connection_", events)
         self.assertIn(MIXED, events)
-        track = self.gw.cli("track", "--recipient", "user15@acme.example").stdout
+        track = wait_until(lambda: self.gw.cli("track", "--recipient", "user15@acme.example").stdout, 10,
+                           what="tracking of a refused recipient")  # the tracker writes in batches
         self.assertIn("refused", track)
         self.assertIn("spam source", track)
         # Another tenant allows this server: its recipients get through, acme's still do not.
