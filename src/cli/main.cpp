@@ -420,6 +420,10 @@ int main(int argc, char** argv) {
   rstrict->add_option("tenant", rep_tenant, "Tenant")->required();
   rstrict->add_option("level", rep_level, "off|low|normal|strict")->required();
   rstrict->callback(with_config([&] { return mm::cli::reputation_strictness(cfg, rep_tenant, rep_level); }));
+  auto* rgrey = rep->add_subcommand("greylist", "Turn greylisting on or off for a tenant's recipients");
+  rgrey->add_option("tenant", rep_tenant, "Tenant")->required();
+  rgrey->add_option("state", rep_level, "on|off")->required();
+  rgrey->callback(with_config([&] { return mm::cli::reputation_greylist(cfg, rep_tenant, rep_level); }));
 
   try {
     app.parse(argc, argv);

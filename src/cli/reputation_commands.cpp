@@ -155,4 +155,13 @@ int reputation_strictness(const config::Config& c, const std::string& tenant, co
   return 0;
 }
 
+int reputation_greylist(const config::Config& c, const std::string& tenant, const std::string& on_off) {
+  if (on_off != "on" && on_off != "off") return fail("greylisting is on or off");
+  auto db = open_db(c);
+  if (!db) return 1;
+  if (auto st = db->reputation().set_greylisting(tenant, on_off == "on"); !st) return fail(st.message());
+  std::printf("%s: greylisting %s\n", tenant.c_str(), on_off.c_str());
+  return 0;
+}
+
 }  // namespace mm::cli

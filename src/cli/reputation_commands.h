@@ -22,5 +22,6 @@ int reputation_allow_add(const config::Config&, const std::string& tenant, const
 int reputation_allow_remove(const config::Config&, const std::string& tenant, const std::string& entry);
 int reputation_allow_list(const config::Config&, const std::string& tenant);
 int reputation_strictness(const config::Config&, const std::string& tenant, const std::string& level);
+int reputation_greylist(const config::Config&, const std::string& tenant, const std::string& on_off);
 
 }  // namespace mm::cli

@@ -109,15 +109,18 @@ int serve(const config::Config& c) {
   // outlives the scans in flight; destroyed after the loop stopped).
   std::shared_ptr<dns::AresResolver> resolver;
   std::shared_ptr<auth::Authenticator> authenticator;
-  if (c.auth_enabled && c.scan_enabled) {
+  std::string dns_error;
+  auto make_resolver = [&] {
     dns::ResolverOptions ro;
     ro.servers = c.dns_servers;
     ro.timeout_ms = c.dns_timeout_ms;
     ro.tries = c.dns_tries;
     ro.cache_entries = c.dns_cache_entries;
-    std::string err;
-    resolver = dns::AresResolver::create(loop, ro, &err);
-    if (!resolver) return startup_error("[dns] " + err);
+    resolver = dns::AresResolver::create(loop, ro, &dns_error);
+    return resolver != nullptr;
+  };
+  if (c.auth_enabled && c.scan_enabled) {
+    if (!make_resolver()) return startup_error("[dns] " + dns_error);
     auth::AuthOptions ao;
     ao.authserv_id = c.authserv_id.empty() ? c.hostname : c.authserv_id;
     ao.spf = c.auth_spf;
@@ -137,16 +140,7 @@ int serve(const config::Config& c) {
   // sender authentication is off).
   if (c.conn_enabled) {
     bool need_dns = !c.conn_dns_lists.empty() || c.conn_no_ptr_weight != 0;
-    if (need_dns && !resolver) {
-      dns::ResolverOptions ro;
-      ro.servers = c.dns_servers;
-      ro.timeout_ms = c.dns_timeout_ms;
-      ro.tries = c.dns_tries;
-      ro.cache_entries = c.dns_cache_entries;
-      std::string err;
-      resolver = dns::AresResolver::create(loop, ro, &err);
-      if (!resolver) return startup_error("[dns] " + err);
-    }
+    if (need_dns && !resolver && !make_resolver()) return startup_error("[dns] " + dns_error);
     reputation::ConnectionOptions co;
     co.default_strictness = reputation::parse_strictness(c.conn_strictness).value_or(reputation::Strictness::Normal);
     for (auto& spec : c.conn_dns_lists) {
@@ -165,6 +159,10 @@ int serve(const config::Config& c) {
     co.rate_per_sender_domain = c.conn_rate_per_sender_domain;
     co.max_per_network = c.conn_max_per_network;
     co.tarpit_ms = c.conn_tarpit_ms;
+    co.greylist.delay_s = c.conn_greylist_delay_s;
+    co.greylist.window_s = c.conn_greylist_window_s;
+    co.greylist.pass_ttl_s = c.conn_greylist_pass_days * 86400;
+    co.greylist.auto_pass_after = c.conn_greylist_auto_pass;
     gw.set_connection_control(
         std::make_shared<reputation::ConnectionControl>(co, ip_reputation, need_dns ? resolver.get() : nullptr), &loop);
     log::info("connection.enabled", JsonLine().add("strictness", c.conn_strictness).add("dns_lists", c.conn_dns_lists.size()));

@@ -315,6 +315,10 @@ Result<Config> load(const std::string& path) {
     t.integer("rate_per_network", c.conn_rate_per_network, 0, 10000000);
     t.integer("rate_per_sender_domain", c.conn_rate_per_sender_domain, 0, 10000000);
     t.integer("max_per_network", c.conn_max_per_network, 0, 10000000);
+    t.integer("greylist_delay_s", c.conn_greylist_delay_s, 0, 86400);
+    t.integer("greylist_window_s", c.conn_greylist_window_s, 1, 30 * 86400);
+    t.integer("greylist_pass_days", c.conn_greylist_pass_days, 1, 3650);
+    t.integer("greylist_auto_pass", c.conn_greylist_auto_pass, 1, 1000000);
     if (c.conn_strictness != "off" && c.conn_strictness != "low" && c.conn_strictness != "normal" &&
         c.conn_strictness != "strict")
       errors.push_back("[connection] strictness must be off, low, normal or strict");

@@ -144,6 +144,10 @@ struct Config {
   uint32_t conn_rate_per_network = 0;       // per /24 or /64
   uint32_t conn_rate_per_sender_domain = 0; // per MAIL FROM domain
   uint32_t conn_max_per_network = 0;        // concurrent sessions per /24 or /64 (0 = no limit)
+  int conn_greylist_delay_s = 300;          // greylisting (tenants that enable it): minimum retry delay
+  int conn_greylist_window_s = 14400;       // a retry later than this starts again
+  int conn_greylist_pass_days = 36;         // a passed triplet (and network) is remembered this long
+  int conn_greylist_auto_pass = 3;          // correct retries after which a network always passes
 };
 
 // Loads and validates a config file. Relative paths are taken relative to the working directory.

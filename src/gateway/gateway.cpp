@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "auth/message_util.h"
 #include "message/message.h"
@@ -88,10 +89,10 @@ class InboundSession : public net::SessionHandler {
   }
 
   smtp::Reply on_rcpt(const smtp::Envelope& env, const smtp::PathArg& p) override {
+    std::string tenant_before = tenant_;
     auto r = decide_rcpt(p.addr);
     if (r.code == 550 && r.enhanced == "5.1.1" && gw_.conn_)  // unknown users: a dictionary-attack signal
       gw_.conn_->reputation().record(info_.client_ip, reputation::Outcome::Refused, now_s());
-    std::string tenant_before = tenant_;
     conn_last_reason_.clear();
     if (r.code / 100 == 2 && check_) {
       r = connection_control(env, p.addr);
@@ -249,7 +250,16 @@ class InboundSession : public net::SessionHandler {
       tarpit_ = true;
       tarpit_ms_ = gw_.conn_->options().tarpit_ms;
     }
-    if (dec.accepted()) return {250, "2.1.5", "Ok"};
+    if (dec.accepted()) {
+      if (dec.allowed || dec.logged_only) return {250, "2.1.5", "Ok"};
+      // Greylisting, where the tenant enables it: a first attempt waits for a correct retry.
+      int wait = gw_.conn_->greylist(*check_, tenant, env.null_sender ? "" : env.sender.str(), a.str(), now_s());
+      if (wait > 0) {
+        conn_last_reason_ = "greylisted";
+        return {450, "4.7.1", "<" + a.str() + ">: Greylisted, please try again in " + std::to_string(wait) + " seconds"};
+      }
+      return {250, "2.1.5", "Ok"};
+    }
     if (!dec.pending_domain.empty()) {
       // A sender-domain allow entry: accepted now, decided after DATA by SPF/DKIM for that domain.
       conn_domain_ = dec.pending_domain;
@@ -390,13 +400,14 @@ void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::sh
         }
         log::info("connection.allowed_sender", JsonLine().add("queue_id", a->meta.id).add("domain", a->conn_domain));
       }
+      delivered = std::make_shared<const std::string>(
+          auth::remove_our_authentication_results(*raw, auth_->options().authserv_id));
     } else if (!a->conn_domain.empty()) {
+      // No authentication to show that the allow-listed sender domain is genuine.
       for (auto& r : a->meta.recipients)
         tracker_.record({"", 0, "refused", r.address, refusal_detail(a->conn_refusal, a->conn_reason), a->meta.tenant});
       done(a->conn_refusal);
       return;
-      delivered = std::make_shared<const std::string>(
-          auth::remove_our_authentication_results(*raw, auth_->options().authserv_id));
     }
     scan::Verdict v;
     std::shared_ptr<const message::Message> msg;
@@ -517,6 +528,8 @@ void Gateway::load_connection_lists() {
   for (auto& [t, l] : store_.reputation().strictness())
     if (auto s = reputation::parse_strictness(l)) strict[t] = *s;
   conn_->set_lists(std::move(allow), std::move(strict));
+  auto grey = store_.reputation().greylisting();
+  conn_->set_greylisting(std::set<std::string>(grey.begin(), grey.end()));
 }
 
 std::shared_ptr<const Directory> Gateway::directory() const {

@@ -53,7 +53,21 @@ std::string ClientCheck::ptr() {
 }
 
 ConnectionControl::ConnectionControl(ConnectionOptions o, Reputation& r, dns::Resolver* res)
-    : opt_(std::move(o)), rep_(r), resolver_(res) {}
+    : opt_(std::move(o)), rep_(r), resolver_(res), greylist_(opt_.greylist) {}
+
+void ConnectionControl::set_greylisting(std::set<std::string> tenants) {
+  std::lock_guard lk(mu_);
+  greylist_tenants_ = std::move(tenants);
+}
+
+int ConnectionControl::greylist(const ClientCheck& c, const std::string& tenant, const std::string& sender,
+                                const std::string& rcpt, int64_t now) {
+  {
+    std::lock_guard lk(mu_);
+    if (!greylist_tenants_.count(tenant)) return 0;
+  }
+  return greylist_.check(c.ip_, sender, rcpt, now);
+}
 
 void ConnectionControl::set_lists(std::vector<AllowEntry> a, std::map<std::string, Strictness> s) {
   std::lock_guard lk(mu_);
@@ -163,6 +177,7 @@ Decision ConnectionControl::decide(ClientCheck& c, const std::string& tenant, co
   AllowMatch m = match_allow(allow, tenant, c.ip_, c.ptr(), sender_domain, now);
   if (m.matched) {
     d.reason = "allowed by " + m.entry;
+    d.allowed = true;
     return d;
   }
   Strictness st = strictness(tenant);

@@ -13,12 +13,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "reputation/allow.h"
 #include "reputation/dnsbl.h"
+#include "reputation/greylist.h"
 #include "reputation/reputation.h"
 
 namespace mm::dns {
@@ -37,6 +39,7 @@ struct ConnectionOptions {
   uint32_t rate_per_ip = 0, rate_per_network = 0, rate_per_sender_domain = 0;  // per minute
   uint32_t max_per_network = 0;
   int tarpit_ms = 2000;  // delay of the final DATA reply for a tarpitted source
+  GreylistOptions greylist;
 };
 
 class ConnectionControl;
@@ -73,6 +76,7 @@ struct Decision {
   Action action = Action::None;
   bool tarpit = false;       // accepted, but slow the DATA reply
   bool logged_only = false;  // the tenant's strictness is "off": the action was only logged
+  bool allowed = false;      // an allow entry matched: connection control (and greylisting) bypassed
   // Accepted on a sender-domain allow entry: the refusal in code/enhanced/text applies after DATA
   // unless the message is authenticated for this domain.
   std::string pending_domain;
@@ -92,6 +96,12 @@ class ConnectionControl {
   // At MAIL FROM: counts the message for the rate limits (sender domain "" for a null sender).
   void on_mail(ClientCheck&, const std::string& sender_domain, int64_t now_s);
   Decision decide(ClientCheck&, const std::string& tenant, const std::string& sender_domain, int64_t now_s);
+  // Tenants that greylist (from the store).
+  void set_greylisting(std::set<std::string> tenants);
+  // 0 when the recipient may pass (tenant not greylisting, or the triplet passed); otherwise the
+  // seconds the client should wait before retrying.
+  int greylist(const ClientCheck&, const std::string& tenant, const std::string& sender, const std::string& rcpt,
+               int64_t now_s);
 
  private:
   friend class ClientCheck;
@@ -104,6 +114,8 @@ class ConnectionControl {
   std::map<std::string, Strictness> strictness_;
   std::unordered_map<std::string, int> sessions_per_net_;
   std::atomic<bool> host_entries_{false};
+  std::set<std::string> greylist_tenants_;
+  Greylist greylist_;
   struct Window {
     int64_t minute = 0;
     uint32_t count = 0, previous = 0;

@@ -234,9 +234,10 @@ CREATE TABLE reputation_allow (
   note TEXT NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX reputation_allow_entry ON reputation_allow (tenant, pattern);
-CREATE TABLE reputation_strictness (
+CREATE TABLE reputation_tenants (
   tenant VARCHAR(63) PRIMARY KEY,
-  level VARCHAR(16) NOT NULL
+  level VARCHAR(16) NOT NULL DEFAULT '',
+  greylist INTEGER NOT NULL DEFAULT 0
 );
 )sql"},
 };

@@ -1,10 +1,11 @@
 // Persistence for connection control (src/reputation): allow-list entries (operator-wide with
-// tenant "", or per tenant) and each tenant's reputation strictness. Changes bump the config
-// generation so that the gateway reloads them. The reputation counters themselves are not here
-// (in process, saved to a file).
+// tenant "", or per tenant), each tenant's reputation strictness and whether it greylists.
+// Changes bump the config generation so that the gateway reloads them. The reputation counters
+// themselves are not here (in process, saved to a file).
 #pragma once
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ class ReputationStore {
   virtual Status set_strictness(const std::string& tenant, const std::string& level) = 0;
   // tenant -> level, for the tenants that have one set.
   virtual std::map<std::string, std::string> strictness() = 0;
+  // Greylisting for a tenant's recipients; error for an unknown tenant.
+  virtual Status set_greylisting(const std::string& tenant, bool on) = 0;
+  virtual std::set<std::string> greylisting() = 0;  // the tenants that have it on
 };
 
 }  // namespace mm::store

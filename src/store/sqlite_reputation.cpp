@@ -46,17 +46,36 @@ class SqliteReputation final : public ReputationStore {
   Status set_strictness(const std::string& tenant, const std::string& level) override {
     return write([&]() -> Status {
       if (!tenant_exists(tenant)) return Status::error("no such tenant: " + tenant);
-      db_.prepare("DELETE FROM reputation_strictness WHERE tenant = ?").bind(tenant).run();
-      db_.prepare("INSERT INTO reputation_strictness (tenant, level) VALUES (?, ?)").bind(tenant, level).run();
+      ensure_row(tenant);
+      db_.prepare("UPDATE reputation_tenants SET level = ? WHERE tenant = ?").bind(level, tenant).run();
       return bump();
     });
+  }
+
+  Status set_greylisting(const std::string& tenant, bool on) override {
+    return write([&]() -> Status {
+      if (!tenant_exists(tenant)) return Status::error("no such tenant: " + tenant);
+      ensure_row(tenant);
+      db_.prepare("UPDATE reputation_tenants SET greylist = ? WHERE tenant = ?").bind(int64_t{on ? 1 : 0}, tenant).run();
+      return bump();
+    });
+  }
+
+  std::set<std::string> greylisting() override {
+    std::set<std::string> out;
+    (void)read([&] {
+      out.clear();
+      auto s = db_.prepare("SELECT tenant FROM reputation_tenants WHERE greylist <> 0");
+      while (s.next()) out.insert(s.text(0));
+    });
+    return out;
   }
 
   std::map<std::string, std::string> strictness() override {
     std::map<std::string, std::string> out;
     (void)read([&] {
       out.clear();
-      auto s = db_.prepare("SELECT tenant, level FROM reputation_strictness");
+      auto s = db_.prepare("SELECT tenant, level FROM reputation_tenants WHERE level <> ''");
       while (s.next()) out[s.text(0)] = s.text(1);
     });
     return out;
@@ -75,6 +94,12 @@ class SqliteReputation final : public ReputationStore {
   Status write(F&& fn) {
     std::lock_guard lock(mu_);
     return db_.transaction(true, std::forward<F>(fn));
+  }
+  void ensure_row(const std::string& tenant) {
+    auto s = db_.prepare("SELECT COUNT(*) FROM reputation_tenants WHERE tenant = ?");
+    s.bind(tenant);
+    if (s.next() && s.i64(0) > 0) return;
+    db_.prepare("INSERT INTO reputation_tenants (tenant) VALUES (?)").bind(tenant).run();
   }
   bool tenant_exists(const std::string& name) {
     auto s = db_.prepare("SELECT COUNT(*) FROM tenants WHERE name = ?");

@@ -42,14 +42,18 @@ class ReputationTest(unittest.TestCase):
         with open(os.path.join(cls.rules, "99_test.rules"), "w") as f:
             f.write(TEST_RULES)
         cls.dns = Dnsmasq(["--txt-record=ready.test,ok",
-                           "--host-record=5.2.0.127.bl.test,127.0.0.2"])
+                           "--host-record=5.2.0.127.bl.test,127.0.0.2",
+                           "--txt-record=partner.test,v=spf1 ip4:127.0.1.0/24 -all"])
         cls.sink = harness.Sink().start()
         cls.beta_sink = harness.Sink().start()
         cls.gw = harness.Gateway(scan={"rules_dir": cls.rules}, dns={"servers": f"127.0.0.1:{cls.dns.port}"},
+                                 auth={"enabled": True},
                                  connection={"half_life_s": HALF_LIFE, "dns_lists": ["bl.test*3"],
-                                             "save_interval_s": 1})
-        for tenant, domain, sink in (("acme", "acme.example", cls.sink), ("beta", "beta.example", cls.beta_sink)):
+                                             "save_interval_s": 1, "greylist_delay_s": 1})
+        for tenant, domain, sink in (("acme", "acme.example", cls.sink), ("beta", "beta.example", cls.beta_sink),
+                                     ("grey", "grey.example", cls.beta_sink)):
             cls.gw.add_tenant_domain(tenant, domain, sink.port, policy="spam=tag")
+        cls.gw.cli("reputation", "greylist", "grey", "on")
         cls.gw.start()
 
     @classmethod
@@ -118,6 +122,23 @@ class ReputationTest(unittest.TestCase):
         self.assertIn("127.0.1.0/24", self.gw.cli("reputation", "allow", "list").stdout)
         wait_until(lambda: self.rcpt(MIXED, ["carol@beta.example"]) == [250], 10, what="beta's allow entry loaded")
         self.assertIn(self.rcpt(MIXED, ["bob@acme.example"])[0], (450, 550))
+        # A sender-domain entry counts only for mail authenticated for that domain (SPF here).
+        self.gw.cli("reputation", "allow", "add", "sender:partner.test", "--tenant", "acme")
+        wait_until(lambda: self.rcpt(MIXED, ["bob@acme.example"], sender="news@partner.test") == [250], 10,
+                   what="the sender-domain entry loaded")
+        before = self.sink.count()
+        s = self.client(MIXED)
+        s.sendmail("news@partner.test", ["bob@acme.example"],
+                   harness.message(subject="partner-ok", sender="news@partner.test"))
+        s.quit()
+        self.sink.wait_for(before + 1)
+        forger = self.client(LISTED)  # not in partner.test's SPF: SPF fails, the listing applies after DATA
+        with self.assertRaises(smtplib.SMTPDataError) as e:
+            forger.sendmail("news@partner.test", ["bob@acme.example"],
+                            harness.message(subject="partner-forged", sender="news@partner.test"))
+        self.assertEqual(e.exception.smtp_code, 550)
+        forger.quit()
+        self.gw.cli("reputation", "allow", "remove", "sender:partner.test", "--tenant", "acme")
         # A clean server elsewhere is untouched.
         self.assertEqual(self.rcpt(CLEAN, ["bob@acme.example"], sender="a@clean.example"), [250])
         # Recovery: the record decays (half-life of HALF_LIFE s) and the server is accepted again.
@@ -144,6 +165,26 @@ class ReputationTest(unittest.TestCase):
                    what="security event naming every recipient")
         ev = [line for line in self.gw.cli("tenant", "events", "acme").stdout.splitlines() if LISTED in line]
         self.assertTrue(ev and "connection_refused" in ev[-1] and "bl.test" in ev[-1], ev)
+
+    def test_2b_greylisting_for_the_tenant_that_enables_it(self):
+        ip, sender = "127.0.4.7", "first@grey-sender.example"
+        s = self.client(ip)
+        s.ehlo()
+        s.mail(sender)
+        code, text = s.rcpt("zoe@grey.example")
+        self.assertEqual(code, 450)
+        self.assertIn(b"Greylisted", text)
+        self.assertEqual(s.rcpt("bob@acme.example")[0], 250)  # acme does not greylist
+        s.quit()
+        self.assertEqual(self.rcpt(ip, ["zoe@grey.example"], sender=sender), [450])  # retried too early
+        time.sleep(1.2)
+        before = self.beta_sink.count()
+        s = self.client(ip)
+        s.sendmail(sender, ["zoe@grey.example"], harness.message(subject="grey-retry", to="zoe@grey.example"))
+        s.quit()
+        self.beta_sink.wait_for(before + 1)
+        # Another sender from the same client: a new triplet, greylisted again.
+        self.assertEqual(self.rcpt(ip, ["zoe@grey.example"], sender="other@grey-sender.example"), [450])
 
     def test_3_state_survives_restart(self):
         self.rcpt(MIXED, ["bob@acme.example"])  # at least one record

@@ -174,3 +174,22 @@ TEST(Dnsbl, HeloSanity) {
   EXPECT_FALSE(bad_helo("[192.0.2.1]", "mx.us"));
   EXPECT_FALSE(bad_helo("mail.example.com", "mx.us"));
 }
+
+#include "reputation/greylist.h"
+
+TEST(Greylist, RetryAfterDelayPassesAndNetworkAutoPasses) {
+  Greylist g({60, 3600, 86400, 2, 1000});
+  EXPECT_EQ(g.check("192.0.2.1", "a@x.example", "bob@acme.example", 1000), 60);
+  EXPECT_EQ(g.check("192.0.2.1", "a@x.example", "bob@acme.example", 1030), 30);  // too early
+  EXPECT_EQ(g.check("192.0.2.1", "a@x.example", "bob@acme.example", 1060), 0);   // correct retry
+  EXPECT_EQ(g.check("192.0.2.1", "A@X.example", "bob@acme.example", 50000), 0);  // remembered
+  // Another recipient: a new triplet; another host of the same /24 shares the network's record.
+  EXPECT_EQ(g.check("192.0.2.2", "a@x.example", "carol@acme.example", 2000), 60);
+  EXPECT_EQ(g.check("192.0.2.2", "a@x.example", "carol@acme.example", 2070), 0);
+  // Two correct retries: the network passes every triplet now.
+  EXPECT_EQ(g.check("192.0.2.9", "new@y.example", "dave@acme.example", 3000), 0);
+  // Retried too late: starts again.
+  EXPECT_EQ(g.check("198.51.100.1", "s@z.example", "r@acme.example", 0), 60);
+  EXPECT_EQ(g.check("198.51.100.1", "s@z.example", "r@acme.example", 4000), 60);
+  EXPECT_EQ(g.check("not-an-ip", "s", "r", 0), 0);
+}
