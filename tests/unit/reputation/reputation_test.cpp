@@ -193,3 +193,83 @@ TEST(Greylist, RetryAfterDelayPassesAndNetworkAutoPasses) {
   EXPECT_EQ(g.check("198.51.100.1", "s@z.example", "r@acme.example", 4000), 60);
   EXPECT_EQ(g.check("not-an-ip", "s", "r", 0), 0);
 }
+
+#include "reputation/connection.h"
+
+TEST(ConnectionControl, ReputationPerTenantStrictnessAndAllowLists) {
+  Reputation rep({86400, 0.5});
+  rep.record("192.0.2.7", Outcome::Clean, 0, 20);
+  rep.record("192.0.2.7", Outcome::Spam, 0, 1);
+  ConnectionOptions o;
+  ConnectionControl cc(o, rep, nullptr);
+  cc.set_lists({{"beta", "192.0.2.7", 0}}, {{"acme", Strictness::Strict}, {"gamma", Strictness::Off}});
+  auto c = cc.begin("192.0.2.7");
+  cc.on_mail(*c, "x.example", 0);
+  EXPECT_TRUE(cc.decide(*c, "other", "x.example", 0).accepted());  // normal: one spam in 21 is fine
+  auto strict = cc.decide(*c, "acme", "x.example", 0);             // strict: listed after one spam
+  EXPECT_EQ(strict.code, 450);
+  EXPECT_NE(strict.reason.find("strict"), std::string::npos);
+  auto allowed = cc.decide(*c, "beta", "x.example", 0);
+  EXPECT_TRUE(allowed.accepted());
+  EXPECT_TRUE(allowed.allowed);
+  rep.record("192.0.2.7", Outcome::Spam, 0, 5);  // 6 of 26 (23%): tarpit at normal
+  EXPECT_TRUE(cc.decide(*c, "other", "x.example", 0).tarpit);
+  EXPECT_TRUE(cc.decide(*c, "other", "x.example", 0).accepted());
+  EXPECT_EQ(cc.decide(*c, "acme", "x.example", 0).code, 450);
+  auto off = cc.decide(*c, "gamma", "x.example", 0);  // look up and log only
+  EXPECT_TRUE(off.accepted());
+  EXPECT_TRUE(off.logged_only);
+  EXPECT_EQ(off.action, Action::Tarpit);
+  rep.record("192.0.2.7", Outcome::Spam, 0, 10);  // 16 of 36 (44%): refused at strict, delayed at normal
+  EXPECT_EQ(cc.decide(*c, "acme", "x.example", 0).code, 550);
+  EXPECT_EQ(cc.decide(*c, "other", "x.example", 0).code, 450);
+}
+
+TEST(ConnectionControl, SenderDomainEntryDefersToAuthentication) {
+  Reputation rep({86400, 0.5});
+  rep.record("192.0.2.8", Outcome::Spam, 0, 10);
+  ConnectionControl cc({}, rep, nullptr);
+  cc.set_lists({{"acme", "sender:partner.example", 0}}, {});
+  auto c = cc.begin("192.0.2.8");
+  auto d = cc.decide(*c, "acme", "partner.example", 0);
+  EXPECT_EQ(d.code, 550);
+  EXPECT_EQ(d.pending_domain, "partner.example");
+  EXPECT_TRUE(cc.decide(*c, "acme", "other.example", 0).pending_domain.empty());
+}
+
+TEST(ConnectionControl, RateAndConcurrencyLimitsNameTheReason) {
+  Reputation rep({86400, 0.5});
+  ConnectionOptions o;
+  o.rate_per_ip = 3;
+  o.rate_per_sender_domain = 5;
+  o.max_per_network = 2;
+  ConnectionControl cc(o, rep, nullptr);
+  auto c = cc.begin("198.51.100.1");
+  for (int i = 0; i < 3; ++i) {
+    cc.on_mail(*c, "bulk.example", 60);
+    EXPECT_TRUE(cc.decide(*c, "acme", "bulk.example", 60).accepted()) << i;
+  }
+  cc.on_mail(*c, "bulk.example", 60);
+  auto d = cc.decide(*c, "acme", "bulk.example", 60);
+  EXPECT_EQ(d.code, 450);
+  EXPECT_NE(d.text.find("too many messages from 198.51.100.1"), std::string::npos);
+  // Another IP, same sender domain: the domain's limit (5 a minute) is next.
+  auto c2 = cc.begin("203.0.113.1");
+  cc.on_mail(*c2, "bulk.example", 61);  // the domain's 4th and 5th (the refused 4th from the IP was not counted)
+  EXPECT_TRUE(cc.decide(*c2, "acme", "bulk.example", 61).accepted());
+  cc.on_mail(*c2, "bulk.example", 61);
+  EXPECT_TRUE(cc.decide(*c2, "acme", "bulk.example", 61).accepted());
+  cc.on_mail(*c2, "bulk.example", 61);
+  EXPECT_NE(cc.decide(*c2, "acme", "bulk.example", 61).text.find("sender domain bulk.example"), std::string::npos);
+  // Two minutes later the window has moved on.
+  cc.on_mail(*c, "bulk.example", 200);
+  EXPECT_TRUE(cc.decide(*c, "acme", "bulk.example", 200).accepted());
+  // A third concurrent session from 198.51.100.0/24 is over the network's limit; closing one frees it.
+  auto c3 = cc.begin("198.51.100.2");
+  auto c4 = cc.begin("198.51.100.3");
+  EXPECT_NE(cc.decide(*c4, "acme", "", 200).text.find("Too many connections"), std::string::npos);
+  c3.reset();
+  c4.reset();
+  auto c5 = cc.begin("198.51.100.4");
+  EXPECT_TRUE(cc.decide(*c5, "acme", "", 200).accepted());
+}
