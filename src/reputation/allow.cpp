@@ -6,13 +6,15 @@
 #include <cstring>
 
 namespace mm::reputation {
-namespace {
-
-std::string lower(std::string s) {
+std::string ascii_lower(std::string s) {
   for (char& c : s)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return s;
 }
+
+namespace {
+
+std::string lower(std::string s) { return ascii_lower(std::move(s)); }
 
 // Parses an address into 16 bytes (IPv4 mapped into the first 4); family 4 or 6, 0 on error.
 int parse_ip(const std::string& ip, unsigned char* b) {

@@ -11,6 +11,9 @@
 
 namespace mm::reputation {
 
+// ASCII lower case (domains, addresses).
+std::string ascii_lower(std::string);
+
 struct AllowEntry {
   std::string tenant;   // "" = operator-wide
   std::string pattern;  // as stored: "192.0.2.1", "192.0.2.0/24", "*.example.com", "sender:example.com"

@@ -2,18 +2,10 @@
 
 #include <algorithm>
 
+#include "reputation/allow.h"
 #include "reputation/reputation.h"
 
 namespace mm::reputation {
-namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
-
-}  // namespace
 
 int Greylist::check(const std::string& ip, const std::string& sender, const std::string& rcpt, int64_t now) {
   std::string net = network_of(ip);
@@ -30,7 +22,7 @@ int Greylist::check(const std::string& ip, const std::string& sender, const std:
       return 0;
     }
   }
-  auto& e = triplets_[net + "|" + lower(sender) + "|" + lower(rcpt)];
+  auto& e = triplets_[net + "|" + ascii_lower(sender) + "|" + ascii_lower(rcpt)];
   if (e.passed && now - e.last <= opt_.pass_ttl_s) {
     e.last = now;
     return 0;
