@@ -469,6 +469,8 @@ def main():
                     help="before each run wait until other processes use less than this share of the CPU")
     ap.add_argument("--quiet-wait", type=float, default=120, help="but wait at most this long (s)")
     ap.add_argument("--json", help="also write the raw results here")
+    ap.add_argument("--connection-variant", action="store_true",
+                    help="also the pure relay with connection control on ([connection] defaults)")
     a = ap.parse_args()
     if not (1 <= a.messages <= 200000 and 1 <= a.reps <= 10 and 1 <= a.idle_conns <= 15000):
         ap.error("bounds: 1..200000 messages, 1..10 reps, 1..15000 idle connections")
@@ -519,6 +521,8 @@ def main():
         if has_scan and not a.no_scan_variant:
             variants["mailmoat-scan"] = {}
         results["has_scan"] = has_scan
+        if a.connection_variant:
+            variants["mailmoat-conn"] = {"scan": NO_SCAN, "connection": {"enabled": True}}
 
         names = ["direct", *variants] + (["postfix"] if use_postfix else [])
         sinks = {n: SmtpSink(os.path.join(shm, n)) for n in names}
@@ -623,6 +627,7 @@ def report(r, use_postfix):
     label = {"direct": "smtp-source → smtp-sink (ceiling)",
              "mailmoat": "mailmoat relay (spool fsync on" + (", scan off)" if r.get("has_scan") else ")"),
              "mailmoat-scan": "mailmoat default config (spool fsync on, scanning on)",
+             "mailmoat-conn": "mailmoat relay with connection control (scan off)",
              "postfix": "Postfix relay (default fsync)"}
     keys = ("delivered", "accepted", "cpu_ms", "machine_busy", "source_cpu_ms", "sink_cpu_ms", "background_before")
     med = {n: {k: median([x[k] for x in tp[n]]) for k in keys} for n in names}
@@ -656,6 +661,12 @@ def report(r, use_postfix):
                        f"server CPU per message: {med[v]['cpu_ms'] / med['postfix']['cpu_ms']:.2f}x; "
                        f"open-loop p50 latency: {r['latency'][v]['p50'] / r['latency']['postfix']['p50']:.2f}x; "
                        f"{med[v]['delivered'] / med['direct']['delivered']:.0%} of the harness ceiling.")
+    if "mailmoat-conn" in names:
+        per_run = " / ".join(f"{x['delivered'] / y['delivered']:.2f}" for x, y in zip(tp["mailmoat-conn"], tp["mailmoat"]))
+        out.append("")
+        out.append(f"- **with / without connection control, delivered throughput: "
+                   f"{med['mailmoat-conn']['delivered'] / med['mailmoat']['delivered']:.2f}x** (per run: {per_run}); "
+                   f"server CPU per message: {med['mailmoat-conn']['cpu_ms'] / med['mailmoat']['cpu_ms']:.2f}x.")
     out.append("")
     gen = "; ".join(f"{n}: smtp-source {med[n]['source_cpu_ms']:.2f} + smtp-sink {med[n]['sink_cpu_ms']:.2f}"
                     for n in names)

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/tenancy_commands.h"
+#include "cli/reputation_commands.h"
 #include "util/version.h"
 
 namespace {
@@ -397,6 +398,41 @@ int main(int argc, char** argv) {
     ta.json = json;
     return mm::cli::track_search(cfg, ta);
   }));
+
+  // reputation (connection control)
+  auto* rep = app.add_subcommand("reputation", "Connection control: IP reputation, allow lists, tenant strictness");
+  rep->require_subcommand(1);
+  std::string rep_ip, rep_entry, rep_expires, rep_note, rep_tenant, rep_level;
+  size_t rep_n = 20;
+  auto* rshow = rep->add_subcommand("show", "An IP's and its network's standing and the action per strictness");
+  rshow->add_option("ip", rep_ip, "Client IP address")->required();
+  rshow->callback(with_config([&] { return mm::cli::reputation_show(cfg, rep_ip); }));
+  auto* rtop = rep->add_subcommand("top", "The worst sources (IPs and networks) by bad volume");
+  rtop->add_option("-n", rep_n, "How many")->check(CLI::Range(1, 100000));
+  rtop->callback(with_config([&] { return mm::cli::reputation_top(cfg, rep_n); }));
+  auto* rallow = rep->add_subcommand("allow", "Allow lists that bypass connection control");
+  rallow->require_subcommand(1);
+  auto* raadd = rallow->add_subcommand("add", "Allow an IP, CIDR network, host pattern (*.example.com) or sender:DOMAIN");
+  raadd->add_option("entry", rep_entry, "The entry")->required();
+  raadd->add_option("--tenant", rep_tenant, "For this tenant's recipients only (default: operator-wide)");
+  raadd->add_option("--expires", rep_expires, "Nd, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
+  raadd->add_option("--note", rep_note, "Why");
+  raadd->callback(with_config([&] { return mm::cli::reputation_allow_add(cfg, rep_tenant, rep_entry, rep_expires, rep_note); }));
+  auto* rarm = rallow->add_subcommand("remove", "Remove an allow entry");
+  rarm->add_option("entry", rep_entry, "The entry")->required();
+  rarm->add_option("--tenant", rep_tenant, "The tenant's entry (default: operator-wide)");
+  rarm->callback(with_config([&] { return mm::cli::reputation_allow_remove(cfg, rep_tenant, rep_entry); }));
+  auto* ralist = rallow->add_subcommand("list", "List allow entries");
+  ralist->add_option("--tenant", rep_tenant, "Only this tenant's entries");
+  ralist->callback(with_config([&] { return mm::cli::reputation_allow_list(cfg, rep_tenant); }));
+  auto* rstrict = rep->add_subcommand("strictness", "Set a tenant's strictness: off (log only), low, normal, strict");
+  rstrict->add_option("tenant", rep_tenant, "Tenant")->required();
+  rstrict->add_option("level", rep_level, "off|low|normal|strict")->required();
+  rstrict->callback(with_config([&] { return mm::cli::reputation_strictness(cfg, rep_tenant, rep_level); }));
+  auto* rgrey = rep->add_subcommand("greylist", "Turn greylisting on or off for a tenant's recipients");
+  rgrey->add_option("tenant", rep_tenant, "Tenant")->required();
+  rgrey->add_option("state", rep_level, "on|off")->required();
+  rgrey->callback(with_config([&] { return mm::cli::reputation_greylist(cfg, rep_tenant, rep_level); }));
 
   try {
     app.parse(argc, argv);

@@ -16,9 +16,11 @@
 #include "cli/commands.h"
 #include "cli/engine.h"
 #include "cli/queue_admin.h"
+#include "cli/reputation_commands.h"
 #include "cli/tenancy_commands.h"
 #include "gateway/gateway.h"
 #include "dns/resolver.h"
+#include "reputation/connection.h"
 #include "net/event_loop.h"
 #include "net/smtp_client.h"
 #include "net/smtp_server.h"
@@ -92,6 +94,12 @@ int serve(const config::Config& c) {
   go.scan_timeout_ms = c.scan_timeout_ms;
   go.subject_tag = c.subject_tag;
   go.postmaster = c.postmaster;
+  // Learned IP reputation: in process, saved to a file periodically and at shutdown.
+  reputation::Reputation ip_reputation({c.conn_half_life_s, c.conn_refused_weight});
+  const std::string reputation_file = c.var_dir + "/reputation.state";
+  if (c.conn_enabled)
+    if (auto st = ip_reputation.load(reputation_file); !st)
+      log::warn("reputation.load", JsonLine().add("error", st.message()));
   gateway::Gateway gw(go, **store, spool, tracker);
   tenancy::TenancyService tenancy_service(**store);
   quarantine::Quarantine quarantine_store(**store, c.var_dir + "/quarantine");
@@ -103,18 +111,18 @@ int serve(const config::Config& c) {
   // outlives the scans in flight; destroyed after the loop stopped).
   std::shared_ptr<dns::AresResolver> resolver;
   std::shared_ptr<auth::Authenticator> authenticator;
-  const bool uri_lists = c.scan_enabled && c.links_enabled && !c.uri_dnsbl_zones.empty();
-  if ((c.auth_enabled && c.scan_enabled) || uri_lists) {
+  std::string dns_error;
+  auto make_resolver = [&] {
     dns::ResolverOptions ro;
     ro.servers = c.dns_servers;
     ro.timeout_ms = c.dns_timeout_ms;
     ro.tries = c.dns_tries;
     ro.cache_entries = c.dns_cache_entries;
-    std::string err;
-    resolver = dns::AresResolver::create(loop, ro, &err);
-    if (!resolver) return startup_error("[dns] " + err);
-  }
+    resolver = dns::AresResolver::create(loop, ro, &dns_error);
+    return resolver != nullptr;
+  };
   if (c.auth_enabled && c.scan_enabled) {
+    if (!make_resolver()) return startup_error("[dns] " + dns_error);
     auth::AuthOptions ao;
     ao.authserv_id = c.authserv_id.empty() ? c.hostname : c.authserv_id;
     ao.spf = c.auth_spf;
@@ -129,6 +137,42 @@ int serve(const config::Config& c) {
   } else if (!c.auth_enabled) {
     log::warn("auth.disabled", JsonLine().add("note", "no SPF/DKIM/DMARC checks on inbound mail"));
   }
+
+  // Connection control: DNS lists and reverse DNS on the same resolver (created here when
+  // sender authentication is off).
+  if (c.conn_enabled) {
+    bool need_dns = !c.conn_dns_lists.empty() || c.conn_no_ptr_weight != 0;
+    if (need_dns && !resolver && !make_resolver()) return startup_error("[dns] " + dns_error);
+    reputation::ConnectionOptions co;
+    co.default_strictness = reputation::parse_strictness(c.conn_strictness).value_or(reputation::Strictness::Normal);
+    for (auto& spec : c.conn_dns_lists) {
+      reputation::DnsList l;
+      if (!reputation::parse_dns_list(spec, &l)) return startup_error("[connection] dns_lists: bad entry '" + spec + "'");
+      co.dns_lists.push_back(std::move(l));
+    }
+    co.dns_tempfail_score = c.conn_dns_tempfail_score;
+    co.dns_refuse_score = c.conn_dns_refuse_score;
+    co.dns_wait_ms = c.conn_dns_wait_ms;
+    co.no_ptr_weight = c.conn_no_ptr_weight;
+    co.bad_helo_weight = c.conn_bad_helo_weight;
+    co.our_hostname = c.hostname;
+    co.rate_per_ip = c.conn_rate_per_ip;
+    co.rate_per_network = c.conn_rate_per_network;
+    co.rate_per_sender_domain = c.conn_rate_per_sender_domain;
+    co.max_per_network = c.conn_max_per_network;
+    co.tarpit_ms = c.conn_tarpit_ms;
+    co.greylist.delay_s = c.conn_greylist_delay_s;
+    co.greylist.window_s = c.conn_greylist_window_s;
+    co.greylist.pass_ttl_s = c.conn_greylist_pass_days * 86400;
+    co.greylist.auto_pass_after = c.conn_greylist_auto_pass;
+    gw.set_connection_control(
+        std::make_shared<reputation::ConnectionControl>(co, ip_reputation, need_dns ? resolver.get() : nullptr), &loop);
+    log::info("connection.enabled", JsonLine().add("strictness", c.conn_strictness).add("dns_lists", c.conn_dns_lists.size()));
+  }
+
+  // URI DNS block lists ([links] uri_dnsbl_zones) ask the same resolver.
+  if (c.scan_enabled && c.links_enabled && !c.uri_dnsbl_zones.empty() && !resolver && !make_resolver())
+    return startup_error("[dns] " + dns_error);
 
   // Scanning runs on its own worker threads, never on the I/O threads.
   std::unique_ptr<ThreadPool> scan_pool;
@@ -200,6 +244,7 @@ int serve(const config::Config& c) {
       });
       return quarantine_control(**store, quarantine_store, rel, args);
     }
+    if (!args.empty() && args[0] == "reputation") return reputation_report(ip_reputation, c.conn_strictness, args);
     if (!args.empty() && args[0] == "status") {
       auto s = manager.stats();
       return JsonLine()
@@ -258,6 +303,11 @@ int serve(const config::Config& c) {
 
   manager.start();
   loop.every(1000, [&] { gw.refresh(); });
+  if (c.conn_enabled)
+    loop.every(c.conn_save_interval_s * 1000, [&] {
+      if (auto st = ip_reputation.save(reputation_file, now_s()); !st)
+        log::warn("reputation.save", JsonLine().add("error", st.message()));
+    });
   loop.every(30000, [&] { gw.rescan_pending(); });
   loop.post([&] { gw.rescan_pending(); });  // what a previous run could not scan
   loop.post([&] { quarantine_store.expire(now_s()); });
@@ -335,6 +385,9 @@ int serve(const config::Config& c) {
 
   gw.set_scanner(nullptr, nullptr);
   scan_pool.reset();  // finishes scans in flight while everything they use still exists
+  if (c.conn_enabled)
+    if (auto st = ip_reputation.save(reputation_file, now_s()); !st)
+      log::warn("reputation.save", JsonLine().add("error", st.message()));
   control.stop();
   spool.flush();
   tracker.flush();

@@ -182,7 +182,7 @@ Result<Config> load(const std::string& path) {
   Config c;
   c.source = path;
   std::vector<std::string> errors;
-  static const char* kTables[] = {"server", "smtp", "tls", "store", "queue", "delivery", "scan", "log", "links", "antivirus", "attachments", "dns", "auth", "api", "quarantine"};
+  static const char* kTables[] = {"server", "smtp", "tls", "store", "queue", "delivery", "scan", "log", "links", "antivirus", "attachments", "dns", "auth", "api", "quarantine", "connection"};
   for (auto&& [k, v] : root) {
     (void)v;
     bool known = false;
@@ -309,6 +309,37 @@ Result<Config> load(const std::string& path) {
     t.integer("login_user_failures", c.api_login_user_failures, 1, 1000);
     t.integer("login_ip_failures", c.api_login_ip_failures, 1, 100000);
     t.integer("max_connections", c.api_max_connections, 1, 100000);
+  }
+  {
+    TableReader t(root, "connection", errors);
+    t.boolean("enabled", c.conn_enabled);
+    t.str("strictness", c.conn_strictness);
+    t.number("half_life_s", c.conn_half_life_s);
+    t.number("refused_weight", c.conn_refused_weight);
+    t.integer("save_interval_s", c.conn_save_interval_s, 1, 86400);
+    t.strings("dns_lists", c.conn_dns_lists);
+    t.number("dns_tempfail_score", c.conn_dns_tempfail_score);
+    t.number("dns_refuse_score", c.conn_dns_refuse_score);
+    t.integer("dns_wait_ms", c.conn_dns_wait_ms, 0, 30000);
+    t.number("no_ptr_weight", c.conn_no_ptr_weight);
+    t.number("bad_helo_weight", c.conn_bad_helo_weight);
+    t.integer("tarpit_ms", c.conn_tarpit_ms, 0, 60000);
+    t.integer("rate_per_ip", c.conn_rate_per_ip, 0, 10000000);
+    t.integer("rate_per_network", c.conn_rate_per_network, 0, 10000000);
+    t.integer("rate_per_sender_domain", c.conn_rate_per_sender_domain, 0, 10000000);
+    t.integer("max_per_network", c.conn_max_per_network, 0, 10000000);
+    t.integer("greylist_delay_s", c.conn_greylist_delay_s, 0, 86400);
+    t.integer("greylist_window_s", c.conn_greylist_window_s, 1, 30 * 86400);
+    t.integer("greylist_pass_days", c.conn_greylist_pass_days, 1, 3650);
+    t.integer("greylist_auto_pass", c.conn_greylist_auto_pass, 1, 1000000);
+    if (c.conn_strictness != "off" && c.conn_strictness != "low" && c.conn_strictness != "normal" &&
+        c.conn_strictness != "strict")
+      errors.push_back("[connection] strictness must be off, low, normal or strict");
+    if (c.conn_half_life_s < 1) errors.push_back("[connection] half_life_s must be at least 1");
+    if (c.conn_refused_weight < 0) errors.push_back("[connection] refused_weight must not be negative");
+    for (auto& z : c.conn_dns_lists)
+      if (z.empty() || z.front() == '.' || z.find(' ') != std::string::npos || z.find('.') == std::string::npos)
+        errors.push_back("[connection] dns_lists: '" + z + "' is not a list (zone, zone*weight, zone=codes*weight)");
   }
   {
     TableReader t(root, "auth", errors);

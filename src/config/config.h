@@ -141,6 +141,29 @@ struct Config {
   // [quarantine]: end-user digests sent by the server on a schedule (0 = only from the CLI).
   int64_t quarantine_digest_interval_s = 0;
   std::string quarantine_digest_base_url;  // where digest links are redeemed (required with an interval)
+
+  // [connection] connection control (src/reputation): learned IP reputation, DNS lists, HELO and
+  // reverse-DNS checks, rate limits
+  bool conn_enabled = true;
+  std::string conn_strictness = "normal";   // default for tenants without their own: off|low|normal|strict
+  double conn_half_life_s = 86400;          // reputation counts halve in this time
+  double conn_refused_weight = 0.5;         // a refused recipient counts as this much spam
+  int conn_save_interval_s = 300;           // reputation state saved to <var>/reputation.state
+  std::vector<std::string> conn_dns_lists;  // "zone", "zone*2", "zone=127.0.0.2,127.0.0.3*3", "wl.zone*-2"
+  double conn_dns_tempfail_score = 2;       // connection score -> 450 per recipient
+  double conn_dns_refuse_score = 3;         // connection score -> 554 per recipient
+  int conn_dns_wait_ms = 1000;              // at RCPT, wait at most this for the lookups begun at connect
+  double conn_no_ptr_weight = 0;            // score when the client has no reverse-DNS name
+  double conn_bad_helo_weight = 0;          // score for a HELO that is not a plausible FQDN
+  int conn_tarpit_ms = 2000;                // delay of the DATA reply for a tarpitted source
+  uint32_t conn_rate_per_ip = 0;            // messages per minute per client IP (0 = no limit)
+  uint32_t conn_rate_per_network = 0;       // per /24 or /64
+  uint32_t conn_rate_per_sender_domain = 0; // per MAIL FROM domain
+  uint32_t conn_max_per_network = 0;        // concurrent sessions per /24 or /64 (0 = no limit)
+  int conn_greylist_delay_s = 300;          // greylisting (tenants that enable it): minimum retry delay
+  int conn_greylist_window_s = 14400;       // a retry later than this starts again
+  int conn_greylist_pass_days = 36;         // a passed triplet (and network) is remembered this long
+  int conn_greylist_auto_pass = 3;          // correct retries after which a network always passes
 };
 
 // Loads and validates a config file. Relative paths are taken relative to the working directory.

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <set>
 
 #include "auth/message_util.h"
 #include "message/message.h"
@@ -49,6 +51,10 @@ std::string sanitize_helo(const std::string& helo) {
 
 }  // namespace
 
+static std::string refusal_detail(const smtp::Reply& r, const std::string& reason) {
+  return std::to_string(r.code) + " " + r.enhanced + " " + r.text + " (" + reason + ")";
+}
+
 class InboundSession : public net::SessionHandler {
  public:
   InboundSession(Gateway& gw, net::ConnInfo info) : gw_(gw), info_(std::move(info)) {}
@@ -58,21 +64,40 @@ class InboundSession : public net::SessionHandler {
                                   .add("session", info_.session_id)
                                   .add("ip", info_.client_ip)
                                   .add("port", static_cast<int>(info_.client_port)));
+    // Connection control: its DNS lookups start now; the decision waits for the recipients
+    // (their tenant's allow list and strictness), so that every refused recipient is logged.
+    if (gw_.conn_) check_ = gw_.conn_->begin(info_.client_ip);
     return {220, "", ""};
   }
 
-  smtp::Reply on_helo(const smtp::Envelope&) override { return {250, "", ""}; }
+  smtp::Reply on_helo(const smtp::Envelope& env) override {
+    if (check_) check_->set_helo(env.helo);
+    return {250, "", ""};
+  }
 
   smtp::Reply on_mail(const smtp::Envelope& env, const smtp::PathArg& p) override {
     tenant_.clear();
     dir_ = gw_.directory();  // one consistent view for the whole transaction
     // SPF's DNS starts now and runs during RCPT and DATA; the verdict is taken after DATA.
     if (gw_.auth_ && gw_.scanner()) gw_.auth_->warm_spf(info_.client_ip, p.null_path ? "" : p.addr.str(), env.helo);
+    sender_domain_ = p.null_path ? "" : lower(p.addr.domain);
+    conn_domain_.clear();
+    conn_refusal_ = {};
+    tarpit_ = false;
+    if (check_) gw_.conn_->on_mail(*check_, sender_domain_, now_s());
     return {250, "2.1.0", "Ok"};
   }
 
   smtp::Reply on_rcpt(const smtp::Envelope& env, const smtp::PathArg& p) override {
+    std::string tenant_before = tenant_;
     auto r = decide_rcpt(p.addr);
+    if (r.code == 550 && r.enhanced == "5.1.1" && gw_.conn_)  // unknown users: a dictionary-attack signal
+      gw_.conn_->reputation().record(info_.client_ip, reputation::Outcome::Refused, now_s());
+    conn_last_reason_.clear();
+    if (r.code / 100 == 2 && check_) {
+      r = connection_control(env, p.addr);
+      if (r.code / 100 != 2) tenant_ = tenant_before;  // a refused recipient does not fix the tenant
+    }
     if (r.code / 100 != 2) {
       log::info("smtp.rcpt_refused", JsonLine()
                                          .add("session", info_.session_id)
@@ -83,7 +108,8 @@ class InboundSession : public net::SessionHandler {
                                          .add("reply", std::to_string(r.code) + " " + r.enhanced + " " + r.text));
       gw_.tracker_.record({"", 0, "refused", p.addr.str(),
                            std::to_string(r.code) + " " + r.enhanced + " " + r.text + " (from " +
-                               info_.client_ip + ", sender <" + env.sender.str() + ">)",
+                               info_.client_ip + ", sender <" + env.sender.str() + ">" +
+                               (conn_last_reason_.empty() ? "" : "; " + conn_last_reason_) + ")",
                            r.code == 452 ? "" : tenant_of(p.addr)});
     }
     return r;
@@ -110,6 +136,17 @@ class InboundSession : public net::SessionHandler {
     }
     m.client_ip = info_.client_ip;
     m.helo = env.helo;
+    a->conn_domain = conn_domain_;
+    a->conn_refusal = conn_refusal_;
+    a->conn_reason = conn_reason_;
+    if (tarpit_ && gw_.loop_ && gw_.conn_) {
+      // A tarpitted source: its final reply comes slowly (the message is still taken).
+      net::EventLoop* loop = gw_.loop_;
+      int ms = tarpit_ms_;
+      done = [loop, ms, inner = std::move(done)](smtp::Reply r) mutable {
+        loop->after(ms, [inner = std::move(inner), r]() mutable { inner(r); });
+      };
+    }
     m.tenant = tenant_;
     m.smtputf8 = env.smtputf8;
     m.eightbit = env.body == smtp::BodyType::EightBitMime;
@@ -139,12 +176,26 @@ class InboundSession : public net::SessionHandler {
       }
       gw_.scan_and_queue(std::move(engine), std::move(a), std::move(done));
     } else {
+      if (!a->conn_domain.empty()) {  // no authentication to show the sender domain is genuine
+        for (auto& r : a->meta.recipients)
+          gw_.tracker_.record({"", 0, "refused", r.address, refusal_detail(a->conn_refusal, a->conn_reason), m.tenant});
+        done(a->conn_refusal);
+        return;
+      }
       std::string body = a->received + a->data;
       gw_.spool_and_reply(std::move(a), std::move(body), "", std::move(done));
     }
   }
 
   void on_close(const std::string& reason) override {
+    // Every recipient a refused or delayed session tried, one security event per tenant.
+    for (auto& [tenant, ev] : conn_events_) {
+      std::string detail = "client=" + info_.client_ip + " helo=" + ev.helo + " sender=<" + ev.sender + "> reply=" +
+                           ev.reply + " reason=" + ev.reason + " recipients=" + ev.recipients;
+      if (detail.size() > 4000) detail = detail.substr(0, 3997) + "...";
+      auto st = gw_.store_.tenancy().add_security_event({0, 0, tenant, ev.kind, detail});
+      if (!st) log::warn("security_event.failed", JsonLine().add("error", st.message()));
+    }
     log::info("smtp.disconnect",
               JsonLine().add("session", info_.session_id).add("ip", info_.client_ip).add("reason", reason));
   }
@@ -180,10 +231,70 @@ class InboundSession : public net::SessionHandler {
     return {250, "2.1.5", "Ok"};
   }
 
+  // Connection control for a recipient the directory accepted (its tenant is known).
+  smtp::Reply connection_control(const smtp::Envelope& env, const smtp::Address& a) {
+    const DomainEntry* d = dir_ ? dir_->find(a.domain) : nullptr;
+    std::string tenant = d ? d->tenant : "";
+    auto dec = gw_.conn_->decide(*check_, tenant, sender_domain_, now_s());
+    if (dec.action != reputation::Action::None || !dec.reason.empty())
+      log::info("connection.decision", JsonLine()
+                                           .add("session", info_.session_id)
+                                           .add("ip", info_.client_ip)
+                                           .add("tenant", tenant)
+                                           .add("recipient", a.str())
+                                           .add("action", reputation::to_string(dec.action))
+                                           .add("applied", !dec.logged_only)
+                                           .add("reply", dec.code)
+                                           .add("reason", dec.reason));
+    if (dec.tarpit) {
+      tarpit_ = true;
+      tarpit_ms_ = gw_.conn_->options().tarpit_ms;
+    }
+    if (dec.accepted()) {
+      if (dec.allowed || dec.logged_only) return {250, "2.1.5", "Ok"};
+      // Greylisting, where the tenant enables it: a first attempt waits for a correct retry.
+      int wait = gw_.conn_->greylist(*check_, tenant, env.null_sender ? "" : env.sender.str(), a.str(), now_s());
+      if (wait > 0) {
+        conn_last_reason_ = "greylisted";
+        return {450, "4.7.1", "<" + a.str() + ">: Greylisted, please try again in " + std::to_string(wait) + " seconds"};
+      }
+      return {250, "2.1.5", "Ok"};
+    }
+    if (!dec.pending_domain.empty()) {
+      // A sender-domain allow entry: accepted now, decided after DATA by SPF/DKIM for that domain.
+      conn_domain_ = dec.pending_domain;
+      conn_refusal_ = {dec.code >= 500 ? 550 : 451, dec.enhanced, dec.text};
+      conn_reason_ = dec.reason;
+      return {250, "2.1.5", "Ok"};
+    }
+    auto& ev = conn_events_[tenant];
+    ev.kind = dec.code >= 500 ? "connection_refused" : "connection_delayed";
+    ev.reply = std::to_string(dec.code) + " " + dec.enhanced;
+    ev.reason = dec.reason;
+    ev.helo = env.helo;
+    ev.sender = env.null_sender ? "" : env.sender.str();
+    if (ev.count++ < 200) ev.recipients += (ev.recipients.empty() ? "" : ",") + a.str();
+    gw_.conn_->reputation().record(info_.client_ip, reputation::Outcome::Refused, now_s());
+    conn_last_reason_ = dec.reason;
+    std::string who = "<" + a.str() + ">: ";
+    return {dec.code, dec.enhanced, who + dec.text};
+  }
+
   Gateway& gw_;
   net::ConnInfo info_;
   std::string tenant_;
   std::shared_ptr<const Directory> dir_;
+  std::shared_ptr<reputation::ClientCheck> check_;
+  std::string sender_domain_;
+  std::string conn_domain_, conn_reason_, conn_last_reason_;
+  smtp::Reply conn_refusal_;
+  bool tarpit_ = false;
+  int tarpit_ms_ = 0;
+  struct ConnEvent {
+    std::string kind, reply, reason, helo, sender, recipients;
+    size_t count = 0;
+  };
+  std::map<std::string, ConnEvent> conn_events_;
 };
 
 void Gateway::set_scanner(std::shared_ptr<const scan::Engine> engine, ThreadPool* pool) {
@@ -275,8 +386,28 @@ void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::sh
         return;
       }
       ar = auth_->header(a->env.auth, *a->auth);
+      if (!a->conn_domain.empty()) {
+        reputation::AuthView view{a->env.auth.spf, a->env.auth.spf_domain, {}};
+        for (auto& d : a->env.auth.dkim) view.dkim.emplace_back(d.domain, d.result);
+        if (!reputation::authenticated_for(view, a->conn_domain)) {
+          // The allow entry names a sender domain this message is not authenticated for.
+          for (auto& r : a->meta.recipients)
+            tracker_.record({"", 0, "refused", r.address,
+                             refusal_detail(a->conn_refusal, a->conn_reason + "; not authenticated for " + a->conn_domain),
+                             a->meta.tenant});
+          done(a->conn_refusal);
+          return;
+        }
+        log::info("connection.allowed_sender", JsonLine().add("queue_id", a->meta.id).add("domain", a->conn_domain));
+      }
       delivered = std::make_shared<const std::string>(
           auth::remove_our_authentication_results(*raw, auth_->options().authserv_id));
+    } else if (!a->conn_domain.empty()) {
+      // No authentication to show that the allow-listed sender domain is genuine.
+      for (auto& r : a->meta.recipients)
+        tracker_.record({"", 0, "refused", r.address, refusal_detail(a->conn_refusal, a->conn_reason), a->meta.tenant});
+      done(a->conn_refusal);
+      return;
     }
     scan::Verdict v;
     std::shared_ptr<const message::Message> msg;
@@ -300,6 +431,7 @@ void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::sh
       spool_and_reply(a, a->received + ar + *delivered, verdict_detail(v), std::move(done));
       return;
     }
+    feed_reputation(a->meta.client_ip, v);
     // Our Authentication-Results goes right below our Received: in every copy (spooled or quarantined).
     a->received += ar;
     apply_policy(a, delivered, msg, v, t, std::move(done));
@@ -368,9 +500,36 @@ void Gateway::refresh(bool force) {
   auto p = policy::Snapshot::load(store_);
   log::info("gateway.directory_loaded",
             JsonLine().add("domains", d->size()).add("generation", d->generation()));
+  load_connection_lists();
   std::lock_guard lk(dir_mu_);
   dir_ = std::move(d);
   policy_ = std::move(p);
+}
+
+void Gateway::feed_reputation(const std::string& ip, const scan::Verdict& v) {
+  if (!conn_) return;
+  using reputation::Outcome;
+  Outcome o = Outcome::Clean;
+  switch (v.cls) {
+    case scan::Class::Spam: o = Outcome::Spam; break;
+    case scan::Class::Phishing: o = Outcome::Phishing; break;
+    case scan::Class::Malware: o = Outcome::Malware; break;
+    case scan::Class::Unscannable: return;  // says nothing about the sender
+    default: break;                         // clean, bulk
+  }
+  conn_->reputation().record(ip, o, now_s());
+}
+
+void Gateway::load_connection_lists() {
+  if (!conn_) return;
+  std::vector<reputation::AllowEntry> allow;
+  for (auto& r : store_.reputation().allow_entries()) allow.push_back({r.tenant, r.pattern, r.expires_at});
+  std::map<std::string, reputation::Strictness> strict;
+  for (auto& [t, l] : store_.reputation().strictness())
+    if (auto s = reputation::parse_strictness(l)) strict[t] = *s;
+  conn_->set_lists(std::move(allow), std::move(strict));
+  auto grey = store_.reputation().greylisting();
+  conn_->set_greylisting(std::set<std::string>(grey.begin(), grey.end()));
 }
 
 std::shared_ptr<const Directory> Gateway::directory() const {

@@ -13,6 +13,7 @@
 #include "ops/tracker.h"
 #include "policy/policy.h"
 #include "quarantine/quarantine.h"
+#include "reputation/connection.h"
 #include "queue/manager.h"
 #include "queue/spool.h"
 #include "scan/engine.h"
@@ -52,6 +53,13 @@ class Gateway : public queue::Router {
   // Makes the per-connection handler for the SMTP server.
   std::unique_ptr<net::SessionHandler> new_session(const net::ConnInfo&);
   std::optional<net::Destination> route(const std::string& domain) override;
+  // Connection control (learned reputation, DNS lists, limits, allow lists); null = off. `loop`
+  // times the tarpit's slow replies. Set before serving.
+  void set_connection_control(std::shared_ptr<reputation::ConnectionControl> cc, net::EventLoop* loop) {
+    conn_ = std::move(cc);
+    loop_ = loop;
+    load_connection_lists();
+  }
 
   // The Received: header (RFC 5321 §4.4) for a message; exposed for tests.
   static std::string received_header(const std::string& hostname, const net::ConnInfo&,
@@ -90,6 +98,11 @@ class Gateway : public queue::Router {
   std::shared_ptr<const policy::Snapshot> policy_;  // guarded by dir_mu_
   tenancy::TenancyService* tenancy_ = nullptr;      // set once, before serving
   quarantine::Quarantine* quarantine_ = nullptr;
+  std::shared_ptr<reputation::ConnectionControl> conn_;
+  net::EventLoop* loop_ = nullptr;
+  void load_connection_lists();  // allow lists and strictness from the store into conn_
+  // Feedback: a scanned message's verdict counts for its client's reputation.
+  void feed_reputation(const std::string& ip, const scan::Verdict&);
 };
 
 }  // namespace mm::gateway

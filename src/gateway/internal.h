@@ -15,6 +15,11 @@ struct Gateway::Accepted {
   std::string detail;    // for the tracking record
   std::shared_ptr<const std::string> raw;      // set instead of `data` when auth read it first
   std::shared_ptr<auth::Prefetched> auth;      // DNS answers for SPF, DKIM, DMARC (auth on)
+  // Connection control accepted the recipients on a sender-domain allow entry: unless the message
+  // is authenticated for `conn_domain`, `conn_refusal` is the reply after DATA.
+  std::string conn_domain;
+  smtp::Reply conn_refusal;
+  std::string conn_reason;
 };
 
 // End of the first header field (our Received:, with its continuation lines), 0 if none.

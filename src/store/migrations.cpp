@@ -224,6 +224,22 @@ CREATE INDEX summaries_tenant_ts ON message_summaries (tenant, ts_us);
 CREATE INDEX summaries_queue_id ON message_summaries (queue_id);
 CREATE INDEX summaries_ts ON message_summaries (ts_us);
 )sql"},
+    {9, "connection control: allow lists and tenant strictness", R"sql(
+CREATE TABLE reputation_allow (
+  id INTEGER PRIMARY KEY,
+  tenant VARCHAR(63) NOT NULL,
+  pattern VARCHAR(300) NOT NULL,
+  expires_at BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  note TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX reputation_allow_entry ON reputation_allow (tenant, pattern);
+CREATE TABLE reputation_tenants (
+  tenant VARCHAR(63) PRIMARY KEY,
+  level VARCHAR(16) NOT NULL DEFAULT '',
+  greylist INTEGER NOT NULL DEFAULT 0
+);
+)sql"},
     {10, "API tokens with scope and expiry, and the API audit log", R"sql(
 ALTER TABLE api_tokens ADD COLUMN tenant VARCHAR(63) NOT NULL DEFAULT '';
 ALTER TABLE api_tokens ADD COLUMN access VARCHAR(8) NOT NULL DEFAULT 'read';

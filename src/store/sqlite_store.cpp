@@ -13,6 +13,7 @@
 #include "store/sqlite_db.h"
 #include "store/sqlite_tenancy.h"
 #include "store/sqlite_api.h"
+#include "store/sqlite_reputation.h"
 #include "store/store.h"
 #include "store/validate.h"
 #include "util/clock.h"
@@ -28,10 +29,11 @@ std::string plural(int64_t n, const char* word) { return std::to_string(n) + " "
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(std::unique_ptr<sql::Db> db) : db_(std::move(db)), tenancy_(make_sqlite_tenancy(*db_, mu_)) {}
+  explicit SqliteStore(std::unique_ptr<sql::Db> db) : db_(std::move(db)), tenancy_(make_sqlite_tenancy(*db_, mu_)), reputation_(make_sqlite_reputation(*db_, mu_)) {}
 
   TenancyStore& tenancy() override { return *tenancy_; }
   ApiStore* api() override { return api_.get(); }
+  ReputationStore& reputation() override { return *reputation_; }
 
   Result<Tenant> create_tenant(const std::string& name, const std::string& display_name) override {
     if (auto st = check_tenant_name(name); !st) return st;
@@ -519,6 +521,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<sql::Db> db_;
   std::unique_ptr<TenancyStore> tenancy_;
   std::unique_ptr<ApiStore> api_ = make_sqlite_api(*db_, mu_);
+  std::unique_ptr<ReputationStore> reputation_;
 };
 
 // Applies pending migrations in one write transaction (safe when several processes open at once).

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "store/api_store.h"
+#include "store/reputation_store.h"
 #include "store/tenancy_store.h"
 #include "util/status.h"
 
@@ -139,6 +140,8 @@ class Store {
   virtual TenancyStore& tenancy() = 0;
   // Sessions, API tokens and the API audit log (store/api_store.h); null when not supported.
   virtual ApiStore* api() { return nullptr; }
+  // Connection-control allow lists and tenant strictness (store/reputation_store.h).
+  virtual ReputationStore& reputation() = 0;
 };
 
 // Opens (creating file and parent directories) a SQLite store: WAL mode, busy_timeout 5000 ms,

@@ -148,7 +148,7 @@ class Gateway:
     """A mailmoat server in a temporary directory. Use .cli(...) for administration."""
 
     def __init__(self, extra_config="", queue=None, tmp=None, smtp=None, delivery=None, scan=None,
-                 auth=None, dns=None, api=None):
+                 auth=None, dns=None, api=None, connection=None):
         self.tmp = tmp or tempfile.mkdtemp(prefix="mm-it-")
         self.port = free_port()
         # The management API listens on a free port of its own (never the default 8443, which
@@ -172,6 +172,10 @@ class Gateway:
         ap = {"listen": [f"127.0.0.1:{self.api_port}"]}
         ap.update(api or {})
         aplines = "".join(f"\n{k} = {toml_value(v)}" for k, v in ap.items())
+        # Connection control learns from every verdict: off unless a test passes connection={...}
+        # (tests sending much spam from 127.0.0.1 would otherwise be delayed).
+        co = {"enabled": False} if connection is None else dict(connection)
+        colines = "".join(f"\n{k} = {toml_value(v)}" for k, v in co.items())
         with open(self.config_path, "w") as f:
             f.write(f"""
 [server]
@@ -189,6 +193,7 @@ connection_reuse_s = 1{dlines}
 [auth]{aulines}
 [dns]{dnlines}
 [api]{aplines}
+[connection]{colines}
 {extra_config}
 """)
         self.log_path = os.path.join(self.tmp, "stderr.log")
