@@ -99,7 +99,9 @@ policy::MessageFacts facts_of(const queue::MessageMeta& m, const message::Messag
     for (auto& d : auth.dkim)
       if (d.result == "pass") add(d.domain);
     if (auth.dmarc == "pass") add(auth.dmarc_domain);
-    f.dmarc_fail = auth.dmarc == "fail";
+    // The sender's published policy decides whether a failure is the tenant's business: p=none
+    // (or a message outside pct) only reports.
+    f.dmarc_fail = auth.dmarc == "fail" && (auth.dmarc_policy == "reject" || auth.dmarc_policy == "quarantine");
   }
   return f;
 }
