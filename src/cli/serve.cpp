@@ -155,6 +155,7 @@ int serve(const config::Config& c) {
     co.dns_wait_ms = c.conn_dns_wait_ms;
     co.no_ptr_weight = c.conn_no_ptr_weight;
     co.bad_helo_weight = c.conn_bad_helo_weight;
+    co.pregreet_weight = c.conn_pregreet_ms > 0 ? c.conn_pregreet_weight : 0;
     co.our_hostname = c.hostname;
     co.rate_per_ip = c.conn_rate_per_ip;
     co.rate_per_network = c.conn_rate_per_network;
@@ -216,6 +217,7 @@ int serve(const config::Config& c) {
   sc.data_timeout_s = c.data_timeout_s;
   sc.max_sessions = c.max_sessions;
   sc.max_sessions_per_ip = c.max_sessions_per_ip;
+  sc.pregreet_ms = c.conn_enabled ? c.conn_pregreet_ms : 0;
   sc.tls_cert = c.tls_cert;
   sc.tls_key = c.tls_key;
   sc.tls_min_version = c.tls_min_version;

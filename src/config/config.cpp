@@ -323,6 +323,8 @@ Result<Config> load(const std::string& path) {
     t.integer("dns_wait_ms", c.conn_dns_wait_ms, 0, 30000);
     t.number("no_ptr_weight", c.conn_no_ptr_weight);
     t.number("bad_helo_weight", c.conn_bad_helo_weight);
+    t.integer("pregreet_ms", c.conn_pregreet_ms, 0, 30000);
+    t.number("pregreet_weight", c.conn_pregreet_weight);
     t.integer("tarpit_ms", c.conn_tarpit_ms, 0, 60000);
     t.integer("rate_per_ip", c.conn_rate_per_ip, 0, 10000000);
     t.integer("rate_per_network", c.conn_rate_per_network, 0, 10000000);

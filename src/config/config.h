@@ -155,6 +155,8 @@ struct Config {
   int conn_dns_wait_ms = 1000;              // at RCPT, wait at most this for the lookups begun at connect
   double conn_no_ptr_weight = 0;            // score when the client has no reverse-DNS name
   double conn_bad_helo_weight = 0;          // score for a HELO that is not a plausible FQDN
+  int conn_pregreet_ms = 0;                 // hold the greeting this long to catch early talkers (0 = off)
+  double conn_pregreet_weight = 3;          // score for an early talker (3 = the default refuse score)
   int conn_tarpit_ms = 2000;                // delay of the DATA reply for a tarpitted source
   uint32_t conn_rate_per_ip = 0;            // messages per minute per client IP (0 = no limit)
   uint32_t conn_rate_per_network = 0;       // per /24 or /64

@@ -70,6 +70,12 @@ class InboundSession : public net::SessionHandler {
     return {220, "", ""};
   }
 
+  void on_pregreet(size_t bytes) override {
+    log::info("smtp.pregreet", JsonLine().add("session", info_.session_id).add("ip", info_.client_ip)
+                                   .add("bytes", static_cast<int64_t>(bytes)));
+    if (check_) check_->set_pregreet();
+  }
+
   smtp::Reply on_helo(const smtp::Envelope& env) override {
     if (check_) check_->set_helo(env.helo);
     return {250, "", ""};

@@ -207,6 +207,16 @@ awaitable<void> Session::run() {
   std::string reason = "eof";
   smtp::Reply greet = handler_->on_connect(info_);
   if (greet.code == 220) greet = sm_.greeting();
+  if (greet.code == 220 && server_->cfg.pregreet_ms > 0) {
+    // Early-talker test (as postscreen's pregreet): an honest client waits for the greeting; a
+    // bulk sender often does not. What it sent stays in the socket and is read as commands.
+    asio::steady_timer wait(sock_.get_executor());
+    wait.expires_after(std::chrono::milliseconds(server_->cfg.pregreet_ms));
+    co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+    boost::system::error_code aec;
+    size_t early = sock_.available(aec);
+    if (!aec && early > 0) handler_->on_pregreet(early);
+  }
   co_await write(smtp::format_reply(greet));
   if (greet.code != 220) {
     reason = "refused";

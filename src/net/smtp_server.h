@@ -42,6 +42,8 @@ class SessionHandler {
                           std::function<void(smtp::Reply)> done) = 0;
   // Session ended (any reason); `reason` is "quit", "timeout", "eof", "error", "shutdown", ...
   virtual void on_close(const std::string& reason) = 0;
+  // The client sent `bytes` before the greeting (checked when ServerConfig::pregreet_ms > 0).
+  virtual void on_pregreet(size_t /*bytes*/) {}
 };
 
 struct Listener {
@@ -56,6 +58,7 @@ struct ServerConfig {
   int data_timeout_s = 300;
   uint32_t max_sessions = 5000;
   uint32_t max_sessions_per_ip = 50;
+  int pregreet_ms = 0;            // > 0: hold the greeting this long and note clients that talk first
   std::string tls_cert, tls_key;  // empty: no STARTTLS
   std::string tls_min_version = "1.2";
 };

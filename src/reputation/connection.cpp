@@ -42,6 +42,10 @@ double ClientCheck::score(std::string* reasons) {
       s += cc_->opt_.bad_helo_weight;
       r += (r.empty() ? "" : ", ") + std::string("bad HELO");
     }
+    if (pregreet_ && cc_->opt_.pregreet_weight != 0) {
+      s += cc_->opt_.pregreet_weight;
+      r += (r.empty() ? "" : ", ") + std::string("talked before the greeting");
+    }
   }
   if (reasons) *reasons = r;
   return s;
@@ -189,7 +193,8 @@ Decision ConnectionControl::decide(ClientCheck& c, const std::string& tenant, co
   } else if (!c.rate_reason_.empty()) {
     d = refusal(450, "4.7.1", "Rate limit exceeded (" + c.rate_reason_ + "), try again later", "rate limit: " + c.rate_reason_,
          Action::Tempfail);
-  } else if (!opt_.dns_lists.empty() || opt_.no_ptr_weight != 0 || opt_.bad_helo_weight != 0) {
+  } else if (!opt_.dns_lists.empty() || opt_.no_ptr_weight != 0 || opt_.bad_helo_weight != 0 ||
+             opt_.pregreet_weight != 0) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.1f", score);
     if (score >= opt_.dns_refuse_score)

@@ -35,6 +35,7 @@ struct ConnectionOptions {
   double dns_tempfail_score = 2, dns_refuse_score = 3;
   int dns_wait_ms = 1000;
   double no_ptr_weight = 0, bad_helo_weight = 0;
+  double pregreet_weight = 0;  // score for a client that talked before the greeting (early talker)
   std::string our_hostname;
   uint32_t rate_per_ip = 0, rate_per_network = 0, rate_per_sender_domain = 0;  // per minute
   uint32_t max_per_network = 0;
@@ -50,6 +51,7 @@ class ClientCheck {
   ~ClientCheck();
   const std::string& ip() const { return ip_; }
   void set_helo(const std::string& h) { helo_ = h; }
+  void set_pregreet() { pregreet_ = true; }  // the client sent before our 220 greeting
   // Waits (bounded by the configured wait) for the lookups begun at connect; then the score.
   double score(std::string* reasons);
   std::string ptr();  // the reverse-DNS name ("" if none or not answered yet)
@@ -66,6 +68,7 @@ class ClientCheck {
   std::string dns_reasons_;
   std::string ptr_;
   bool ptr_missing_ = false;
+  bool pregreet_ = false;
   std::string rate_reason_;  // set at MAIL when a rate limit is exceeded
 };
 

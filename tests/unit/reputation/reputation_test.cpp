@@ -273,3 +273,25 @@ TEST(ConnectionControl, RateAndConcurrencyLimitsNameTheReason) {
   auto c5 = cc.begin("198.51.100.4");
   EXPECT_TRUE(cc.decide(*c5, "acme", "", 200).accepted());
 }
+
+TEST(ConnectionControl, EarlyTalkerScoresItsWeight) {
+  Reputation rep({86400, 0.5});
+  ConnectionOptions o;
+  o.pregreet_weight = 3;  // the default refuse score
+  ConnectionControl cc(o, rep, nullptr);
+  auto polite = cc.begin("198.51.100.20");
+  cc.on_mail(*polite, "x.example", 0);
+  EXPECT_TRUE(cc.decide(*polite, "acme", "x.example", 0).accepted());
+  auto early = cc.begin("198.51.100.21");
+  early->set_pregreet();
+  cc.on_mail(*early, "x.example", 0);
+  auto d = cc.decide(*early, "acme", "x.example", 0);
+  EXPECT_EQ(d.code, 554);
+  EXPECT_NE(d.text.find("talked before the greeting"), std::string::npos);
+  o.pregreet_weight = 2;  // the tempfail score: delayed, not refused
+  ConnectionControl soft(o, rep, nullptr);
+  auto e2 = soft.begin("198.51.100.22");
+  e2->set_pregreet();
+  soft.on_mail(*e2, "x.example", 0);
+  EXPECT_EQ(soft.decide(*e2, "acme", "x.example", 0).code, 450);
+}
