@@ -269,56 +269,81 @@ scan::AuthFacts facts_from_authentication_results(std::string_view raw, const st
   return f;
 }
 
-std::string remove_our_authentication_results(std::string_view raw, const std::string& authserv_id) {
-  std::string out;
-  out.reserve(raw.size());
+namespace {
+
+// Is this header field (name, colon, value, line end) an Authentication-Results field whose
+// authserv-id is `authserv_id`?
+bool is_our_authentication_results(std::string_view field, const std::string& authserv_id) {
+  static const char kName[] = "Authentication-Results";
+  size_t colon = field.find(':');
+  std::string_view name = field.substr(0, colon);
+  while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+  if (name.size() != sizeof kName - 1 || strncasecmp(name.data(), kName, name.size()) != 0) return false;
+  // authserv-id: the first token after CFWS (comments skipped), a value or quoted-string.
+  std::string_view v = field.substr(colon + 1);
+  size_t i = 0;
+  int depth = 0;
+  while (i < v.size()) {
+    char c = v[i];
+    if (depth > 0) {
+      if (c == '\\') ++i;
+      else if (c == '(') ++depth;
+      else if (c == ')') --depth;
+      ++i;
+    } else if (c == '(') {
+      depth = 1;
+      ++i;
+    } else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      ++i;
+    } else {
+      break;
+    }
+  }
+  std::string id;
+  if (i < v.size() && v[i] == '"') {
+    for (++i; i < v.size() && v[i] != '"'; ++i) {
+      if (v[i] == '\\' && i + 1 < v.size()) ++i;
+      id += v[i];
+    }
+  } else {
+    while (i < v.size() && !std::strchr(" \t\r\n;(", v[i])) id += v[i++];
+  }
+  return strcasecmp(id.c_str(), authserv_id.c_str()) == 0;
+}
+
+// Calls fn(field) for each field of the header section; returns where the section ended (the
+// empty line, or the first line that is no field).
+template <class F>
+size_t each_field(std::string_view raw, F&& fn) {
   size_t pos = 0;
   while (pos < raw.size()) {
     size_t end = field_end(raw, pos);
     std::string_view field = raw.substr(pos, end - pos);
     if (field == "\r\n" || field == "\n" || field.find(':') == std::string_view::npos) break;
-    bool ours = false;
-    static const char kName[] = "Authentication-Results";
-    size_t colon = field.find(':');
-    std::string_view name = field.substr(0, colon);
-    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-    if (name.size() == sizeof kName - 1 && strncasecmp(name.data(), kName, name.size()) == 0) {
-      // authserv-id: the first token after CFWS (comments skipped), a value or quoted-string.
-      std::string_view v = field.substr(colon + 1);
-      size_t i = 0;
-      int depth = 0;
-      while (i < v.size()) {
-        char c = v[i];
-        if (depth > 0) {
-          if (c == '\\') ++i;
-          else if (c == '(') ++depth;
-          else if (c == ')') --depth;
-          ++i;
-        } else if (c == '(') {
-          depth = 1;
-          ++i;
-        } else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-          ++i;
-        } else {
-          break;
-        }
-      }
-      std::string id;
-      if (i < v.size() && v[i] == '"') {
-        for (++i; i < v.size() && v[i] != '"'; ++i) {
-          if (v[i] == '\\' && i + 1 < v.size()) ++i;
-          id += v[i];
-        }
-      } else {
-        while (i < v.size() && !std::strchr(" \t\r\n;(", v[i])) id += v[i++];
-      }
-      ours = strcasecmp(id.c_str(), authserv_id.c_str()) == 0;
-    }
-    if (!ours) out.append(field);
+    fn(field);
     pos = end;
   }
+  return pos;
+}
+
+}  // namespace
+
+std::string remove_our_authentication_results(std::string_view raw, const std::string& authserv_id) {
+  std::string out;
+  out.reserve(raw.size());
+  size_t pos = each_field(raw, [&](std::string_view field) {
+    if (!is_our_authentication_results(field, authserv_id)) out.append(field);
+  });
   out.append(raw.substr(pos));
   return out;
+}
+
+std::shared_ptr<const std::string> without_our_authentication_results(std::shared_ptr<const std::string> raw,
+                                                                      const std::string& authserv_id) {
+  bool found = false;
+  each_field(*raw, [&](std::string_view field) { found = found || is_our_authentication_results(field, authserv_id); });
+  if (!found) return raw;  // the common case: nothing forged, no copy
+  return std::make_shared<const std::string>(remove_our_authentication_results(*raw, authserv_id));
 }
 
 }  // namespace mm::auth

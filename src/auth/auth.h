@@ -67,5 +67,8 @@ scan::AuthFacts facts_from_authentication_results(std::string_view raw, const st
 // `raw` without the Authentication-Results fields whose authserv-id is ours (forgeries); every
 // other byte unchanged.
 std::string remove_our_authentication_results(std::string_view raw, const std::string& authserv_id);
+// The same for a shared message: `raw` itself when it carries no such field (no copy).
+std::shared_ptr<const std::string> without_our_authentication_results(std::shared_ptr<const std::string> raw,
+                                                                      const std::string& authserv_id);
 
 }  // namespace mm::auth

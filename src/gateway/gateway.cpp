@@ -326,18 +326,6 @@ void Gateway::spool_and_reply(std::shared_ptr<Accepted> a, std::string body, std
   });
 }
 
-// End of the first header field (our Received:, with its continuation lines), 0 if none.
-size_t received_field_end(std::string_view msg) {
-  if (msg.substr(0, 9) != "Received:") return 0;
-  size_t end = 0;
-  do {
-    size_t nl = msg.find("\r\n", end);
-    if (nl == std::string_view::npos) return 0;
-    end = nl + 2;
-  } while (end < msg.size() && (msg[end] == ' ' || msg[end] == '\t'));
-  return end;
-}
-
 // The details of the symbols hinting at class `c`, joined; printable ASCII only (file names are
 // the sender's text and may end up in an SMTP reply).
 std::string class_reason(const scan::Verdict& v, scan::Class c, size_t max) {
@@ -406,8 +394,7 @@ void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::sh
         }
         log::info("connection.allowed_sender", JsonLine().add("queue_id", a->meta.id).add("domain", a->conn_domain));
       }
-      delivered = std::make_shared<const std::string>(
-          auth::remove_our_authentication_results(*raw, auth_->options().authserv_id));
+      delivered = auth::without_our_authentication_results(raw, auth_->options().authserv_id);
     } else if (!a->conn_domain.empty()) {
       // No authentication to show that the allow-listed sender domain is genuine.
       for (auto& r : a->meta.recipients)
@@ -471,9 +458,10 @@ void Gateway::rescan_pending() {
                                                              auth_->options().authserv_id);
       }
       scan::Verdict v;
+      std::shared_ptr<const message::Message> msg;
       try {
-        v = engine->scan(*message::parse(raw), env,
-                         std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.scan_timeout_ms));
+        msg = message::parse(raw);
+        v = engine->scan(*msg, env, std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.scan_timeout_ms));
       } catch (const std::exception& e) {
         v.failed = true;
         v.error = e.what();
@@ -486,7 +474,7 @@ void Gateway::rescan_pending() {
         log::warn("scan.rescan_failed", JsonLine().add("queue_id", old.id).add("error", v.error));
         continue;
       }
-      requeue_rescanned(old, raw, v, engine->thresholds(), env.auth);
+      requeue_rescanned(old, raw, std::move(msg), v, engine->thresholds(), env.auth);
     }
     rescanning_ = false;
   });

@@ -92,7 +92,8 @@ class Gateway : public queue::Router {
   // A message held for a rescan got its verdict: the policy decides for its pending recipients
   // (a reject becomes a quarantine: it was accepted), the old copy goes once the new ones are durable.
   void requeue_rescanned(const queue::MessageMeta& old, std::shared_ptr<const std::string> raw,
-                         const scan::Verdict& v, const scan::Thresholds& t, const scan::AuthFacts& auth);
+                         std::shared_ptr<const message::Message> msg, const scan::Verdict& v,
+                         const scan::Thresholds& t, const scan::AuthFacts& auth);
   mutable std::mutex dir_mu_;
   std::shared_ptr<const Directory> dir_;
   std::shared_ptr<const policy::Snapshot> policy_;  // guarded by dir_mu_

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "gateway/gateway.h"
+#include "message/received.h"
 
 namespace mm::gateway {
 
@@ -22,8 +23,7 @@ struct Gateway::Accepted {
   std::string conn_reason;
 };
 
-// End of the first header field (our Received:, with its continuation lines), 0 if none.
-size_t received_field_end(std::string_view msg);
+using message::received_field_end;  // where the bytes after our Received: begin
 // The details of the symbols hinting at class `c`, joined; printable ASCII only (file names are
 // the sender's text and may end up in an SMTP reply).
 std::string class_reason(const scan::Verdict& v, scan::Class c, size_t max = 300);

@@ -278,7 +278,8 @@ void Gateway::apply_policy(std::shared_ptr<Accepted> a, std::shared_ptr<const st
 }
 
 void Gateway::requeue_rescanned(const queue::MessageMeta& old, std::shared_ptr<const std::string> raw,
-                                const scan::Verdict& v, const scan::Thresholds& t, const scan::AuthFacts& auth) {
+                                std::shared_ptr<const message::Message> msg, const scan::Verdict& v,
+                                const scan::Thresholds& t, const scan::AuthFacts& auth) {
   // Accepted already: the policy decides per recipient, but nothing is bounced (no
   // backscatter): a reject becomes a quarantine.
   std::string detail = verdict_detail(v);
@@ -294,11 +295,6 @@ void Gateway::requeue_rescanned(const queue::MessageMeta& old, std::shared_ptr<c
   queue::MessageMeta view = old;  // the pending recipients, in plan order
   view.recipients.clear();
   for (size_t i : pending) view.recipients.push_back(old.recipients[i]);
-  std::shared_ptr<const message::Message> msg;
-  try {
-    msg = message::parse(raw);
-  } catch (const std::exception&) {
-  }
   int64_t now = now_s();
   Plan p = make_plan(*policies(), facts_of(view, msg.get(), v, t, auth), rcpts, false, quarantine_ != nullptr, now);
   if (!p.quar.empty()) {

@@ -13,6 +13,7 @@
 
 #include "classifier/feedback.h"
 #include "message/message.h"
+#include "message/received.h"
 #include "ops/log.h"
 #include "ops/tracker.h"
 #include "policy/policy.h"
@@ -77,18 +78,6 @@ Result<std::string> read_file(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-// End of the first header field (our Received:), 0 if the data does not start with one.
-size_t first_field_end(std::string_view msg) {
-  if (msg.substr(0, 9) != "Received:") return 0;
-  size_t end = 0;
-  do {
-    size_t nl = msg.find("\r\n", end);
-    if (nl == std::string_view::npos) return 0;
-    end = nl + 2;
-  } while (end < msg.size() && (msg[end] == ' ' || msg[end] == '\t'));
-  return end;
 }
 
 // Only printable text (and newlines/tabs) in a preview.
@@ -186,7 +175,7 @@ Result<std::string> Quarantine::preview(const tenancy::Scope& s, const std::stri
   if (q->status != "held") return Status::error("quarantined message " + id + " is " + q->status);
   auto data = read_file(q->path);
   if (!data) return data.status();
-  size_t off = first_field_end(*data);
+  size_t off = message::received_field_end(*data);
   auto msg = message::parse(std::make_shared<const std::string>(data->substr(off)));
   std::string out;
   for (auto& h : msg->headers) out += printable(h.name, 200) + ": " + printable(h.value, 2000) + "\n";
@@ -230,7 +219,7 @@ Result<ReleaseResult> Quarantine::release(const tenancy::Scope& s, const std::st
   }
   auto data = read_file(q->path);
   if (!data) return data.status();
-  size_t off = first_field_end(*data);
+  size_t off = message::received_field_end(*data);
   auto raw = std::make_shared<const std::string>(data->substr(off));
   scan::Envelope env{q->client_ip, "", q->sender, {q->recipient}, false, q->tenant, nullptr, {}};
   auto v = rel.rescan(raw, env);

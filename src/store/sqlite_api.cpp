@@ -155,18 +155,9 @@ class SqliteApi final : public ApiStore {
     return out;
   }
   template <class F>
-  Status read(F&& fn) {
-    std::lock_guard lock(mu_);
-    return db_.transaction(false, [&]() -> Status {
-      fn();
-      return Status::ok();
-    });
-  }
+  Status read(F&& fn) { return sql::locked_read(db_, mu_, std::forward<F>(fn)); }
   template <class F>
-  Status write(F&& fn) {
-    std::lock_guard lock(mu_);
-    return db_.transaction(true, std::forward<F>(fn));
-  }
+  Status write(F&& fn) { return sql::locked_write(db_, mu_, std::forward<F>(fn)); }
   sql::Db& db_;
   std::mutex& mu_;
 };

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -124,5 +125,22 @@ class Db {
   sqlite3* db_;
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
 };
+
+// The stores' pattern over one shared connection: fn runs in a transaction while `mu` (the
+// connection's lock) is held. locked_read's fn returns nothing; locked_write's returns Status
+// (an error rolls the transaction back).
+template <class F>
+Status locked_read(Db& db, std::mutex& mu, F&& fn) {
+  std::lock_guard lock(mu);
+  return db.transaction(false, [&]() -> Status {
+    fn();
+    return Status::ok();
+  });
+}
+template <class F>
+Status locked_write(Db& db, std::mutex& mu, F&& fn) {
+  std::lock_guard lock(mu);
+  return db.transaction(true, std::forward<F>(fn));
+}
 
 }  // namespace mm::store::sql

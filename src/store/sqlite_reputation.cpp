@@ -83,18 +83,9 @@ class SqliteReputation final : public ReputationStore {
 
  private:
   template <class F>
-  Status read(F&& fn) {
-    std::lock_guard lock(mu_);
-    return db_.transaction(false, [&]() -> Status {
-      fn();
-      return Status::ok();
-    });
-  }
+  Status read(F&& fn) { return sql::locked_read(db_, mu_, std::forward<F>(fn)); }
   template <class F>
-  Status write(F&& fn) {
-    std::lock_guard lock(mu_);
-    return db_.transaction(true, std::forward<F>(fn));
-  }
+  Status write(F&& fn) { return sql::locked_write(db_, mu_, std::forward<F>(fn)); }
   void ensure_row(const std::string& tenant) {
     auto s = db_.prepare("SELECT COUNT(*) FROM reputation_tenants WHERE tenant = ?");
     s.bind(tenant);

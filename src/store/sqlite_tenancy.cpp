@@ -613,18 +613,9 @@ class SqliteTenancy final : public TenancyStore {
   }
 
   template <class F>
-  Status read(F&& fn) {
-    std::lock_guard lock(mu_);
-    return db_.transaction(false, [&]() -> Status {
-      fn();
-      return Status::ok();
-    });
-  }
+  Status read(F&& fn) { return sql::locked_read(db_, mu_, std::forward<F>(fn)); }
   template <class F>
-  Status write(F&& fn) {
-    std::lock_guard lock(mu_);
-    return db_.transaction(true, std::forward<F>(fn));
-  }
+  Status write(F&& fn) { return sql::locked_write(db_, mu_, std::forward<F>(fn)); }
 
   // Helpers below run inside a transaction with mu_ held.
   template <class... A>

@@ -8,8 +8,6 @@ import hashlib
 import os
 import re
 import smtplib
-import socket
-import subprocess
 import sys
 import time
 import unittest

@@ -8,7 +8,6 @@ import os
 import shutil
 import smtplib
 import sys
-import tempfile
 import time
 import unittest
 
@@ -34,13 +33,7 @@ HALF_LIFE = 4
 class ReputationTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.rules = tempfile.mkdtemp(prefix="mm-rules-")
-        for f in os.listdir(os.path.join(harness.SOURCE, "rules")):
-            if f.endswith(".rules"):
-                shutil.copy(os.path.join(harness.SOURCE, "rules", f), cls.rules)
-        shutil.copytree(os.path.join(harness.SOURCE, "rules", "links"), os.path.join(cls.rules, "links"))
-        with open(os.path.join(cls.rules, "99_test.rules"), "w") as f:
-            f.write(TEST_RULES)
+        cls.rules = harness.rules_dir_with(TEST_RULES)
         cls.dns = Dnsmasq(["--txt-record=ready.test,ok",
                            "--host-record=5.2.0.127.bl.test,127.0.0.2",
                            "--txt-record=partner.test,v=spf1 ip4:127.0.1.0/24 -all"])

@@ -38,13 +38,7 @@ PASSWORD = "correct horse battery staple\n"
 class TenancyTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.rules = tempfile.mkdtemp(prefix="mm-rules-")
-        for f in os.listdir(os.path.join(harness.SOURCE, "rules")):
-            if f.endswith(".rules"):
-                shutil.copy(os.path.join(harness.SOURCE, "rules", f), cls.rules)
-        shutil.copytree(os.path.join(harness.SOURCE, "rules", "links"), os.path.join(cls.rules, "links"))
-        with open(os.path.join(cls.rules, "99_test.rules"), "w") as f:
-            f.write(TEST_RULES)
+        cls.rules = harness.rules_dir_with(TEST_RULES)
         cls.sink = harness.Sink().start()
         cls.beta_sink = harness.Sink().start()
         cls.gw = harness.Gateway(scan={"rules_dir": cls.rules})
