@@ -371,7 +371,9 @@ void Api::Impl::install() {
   });
 
   // TOTP second factor of the caller's own user. The secret is answered once, at enrolment, and
-  // never written to the audit log.
+  // never written to the audit log. A wrong code of a logged-in user is a 400 (the session stays
+  // valid), not the 401 of a login.
+  auto totp_status = [](const AuthError& e) { return e.code == "totp_invalid" ? 400 : e.status; };
   on("POST", "/api/v1/session/totp", [this](Ctx& c) {
     std::string secret, uri;
     AuthError e;
@@ -380,17 +382,17 @@ void Api::Impl::install() {
     c.after_set = true;
     return ok({{"secret", secret}, {"otpauth_uri", uri}, {"totp", false}});
   }, true);
-  on("POST", "/api/v1/session/totp/confirm", [this](Ctx& c) {
+  on("POST", "/api/v1/session/totp/confirm", [this, totp_status](Ctx& c) {
     AuthError e;
     if (!creds.totp_confirm(c.caller, c.str("code", true), c.req.client_ip, c.now, &e))
-      raise(e.status, e.code, e.message, "code");
+      raise(totp_status(e), e.code, e.message, "code");
     c.before = {{"totp", false}};
     return ok({{"totp", true}});
   }, true);
-  on("POST", "/api/v1/session/totp/disable", [this](Ctx& c) {
+  on("POST", "/api/v1/session/totp/disable", [this, totp_status](Ctx& c) {
     AuthError e;
     if (!creds.totp_disable(c.caller, c.str("code", true), c.req.client_ip, c.now, &e))
-      raise(e.status, e.code, e.message, "code");
+      raise(totp_status(e), e.code, e.message, "code");
     c.before = {{"totp", true}};
     return ok({{"totp", false}});
   }, true);
@@ -595,6 +597,7 @@ void Api::Impl::install() {
   on("PATCH", "/api/v1/users/{name}", [this](Ctx& c) {
     const auto& name = c.param("name");
     auto before = st().tenancy().find_user(name);
+    const bool totp_before = before && creds.totp_enabled(before->name);
     if (!c.body.is_object()) raise(400, "invalid", "a JSON object is required");
     for (auto& [k, v] : c.body.items()) {
       (void)v;
@@ -609,6 +612,7 @@ void Api::Impl::install() {
     if (!after) raise(404, "not_found", "user '" + name + "' does not exist");
     if (before) {
       c.before = to_j(*before);
+      c.before["totp"] = totp_before;
       c.audit_tenant = before->tenant;
     }
     c.after = user_j(*after);

@@ -193,7 +193,7 @@ class TotpApiTest : public ApiTest {
     // Pending: login needs no code yet, a wrong confirmation is refused.
     EXPECT_EQ(try_login("alice", "alice-password-12").status, 200);
     auto bad = call("POST", "/api/v1/session/totp/confirm", json{{"code", code(secret, 5)}}.dump(), h);
-    EXPECT_EQ(bad.status, 401);
+    EXPECT_EQ(bad.status, 400);  // the session itself is fine
     EXPECT_EQ(json::parse(bad.body)["error"]["code"], "totp_invalid");
     auto okr = call("POST", "/api/v1/session/totp/confirm", json{{"code", code(secret)}}.dump(), h);
     EXPECT_EQ(okr.status, 200) << okr.body;
@@ -255,6 +255,10 @@ TEST_F(TotpApiTest, DisableResetAndNoSecretInTheAuditLog) {
   auto r = call("PATCH", "/api/v1/users/alice", json{{"totp", false}}.dump(), root);
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(json::parse(r.body)["totp"], false);
+  auto last = st->api()->audit({}).front();
+  EXPECT_EQ(last.action, "PATCH /api/v1/users/{name}");
+  EXPECT_EQ(json::parse(last.before_json)["totp"], true);
+  EXPECT_EQ(json::parse(last.after_json)["totp"], false);
   EXPECT_EQ(try_login("alice", "alice-password-12").status, 200);
 
   // Enrol again, then turn it off with a code of her own.
@@ -266,7 +270,7 @@ TEST_F(TotpApiTest, DisableResetAndNoSecretInTheAuditLog) {
   for (auto [it, end] = lr.headers.equal_range("Set-Cookie"); it != end; ++it)
     if (it->second.rfind("mm_session=", 0) == 0) acookie = it->second.substr(0, it->second.find(';'));
   std::map<std::string, std::string> ah = {{"cookie", acookie}, {"x-csrf-token", json::parse(lr.body)["csrf_token"]}};
-  EXPECT_EQ(call("POST", "/api/v1/session/totp/disable", json{{"code", code(secret)}}.dump(), ah).status, 401);  // used
+  EXPECT_EQ(call("POST", "/api/v1/session/totp/disable", json{{"code", code(secret)}}.dump(), ah).status, 400);  // used
   now += 30;
   EXPECT_EQ(call("POST", "/api/v1/session/totp/disable", json{{"code", code(secret)}}.dump(), ah).status, 200);
   EXPECT_EQ(call("POST", "/api/v1/session/totp/disable", json{{"code", code(secret)}}.dump(), ah).status, 409);
