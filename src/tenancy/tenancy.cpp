@@ -319,6 +319,7 @@ Status TenancyService::reset_totp(const Scope& s, const std::string& name) {
   if (!u) return Status::error("user '" + name + "' does not exist");
   if (auto st = can_manage_user(s, *u); !st) return st;
   if (!st_.api()) return Status::error("the store keeps no TOTP secrets");
+  if (auto t = st_.api()->totp(u->name); t && t->secret.empty() && !t->enabled) return Status::ok();  // already off
   auto r = st_.api()->set_totp(u->name, "", false);
   if (r) {
     log::warn("user.totp_reset", JsonLine().add("user", u->name).add("by", s.actor));
