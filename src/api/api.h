@@ -28,6 +28,8 @@ struct ApiDeps {
   // A releaser with the current scan engine (null result: scanning disabled).
   std::function<std::unique_ptr<quarantine::Releaser>()> releaser;
   std::function<int64_t()> clock;  // unix s; default now_s()
+  // The built web console served outside /api/ (console.h); "" = none (those paths are 404).
+  std::string console_dir;
 };
 
 class Api {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"
+#include "api/console.h"
 #include "policy/policy.h"
 #include "quarantine/quarantine.h"
 #include "tenancy/tracking.h"
@@ -279,8 +280,9 @@ struct Api::Impl {
   Router router;
   std::vector<Fn> fns;
   std::string openapi;
+  ConsoleFiles console;
 
-  Impl(ApiDeps deps, AuthOptions ao) : d(std::move(deps)), creds(*d.store, *d.tenancy, ao) {
+  Impl(ApiDeps deps, AuthOptions ao) : d(std::move(deps)), creds(*d.store, *d.tenancy, ao), console(d.console_dir) {
     if (!d.clock) d.clock = [] { return now_s(); };
     openapi = kOpenApiDocument;
     install();
@@ -723,6 +725,7 @@ void Api::Impl::install() {
 }
 
 Response Api::Impl::handle(const Request& req) {
+  if (console.enabled() && !is_api_path(req.path)) return console.serve(req);
   Response res;
   try {
     size_t idx = 0;

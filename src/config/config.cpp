@@ -163,6 +163,14 @@ class TableReader {
 
 }  // namespace
 
+const char* default_console_dir() {
+#ifdef MM_DEFAULT_CONSOLE_DIR
+  return MM_DEFAULT_CONSOLE_DIR;
+#else
+  return "";
+#endif
+}
+
 Config defaults() {
   Config c;
   fill_derived(c);
@@ -309,6 +317,7 @@ Result<Config> load(const std::string& path) {
     t.integer("login_user_failures", c.api_login_user_failures, 1, 1000);
     t.integer("login_ip_failures", c.api_login_ip_failures, 1, 100000);
     t.integer("max_connections", c.api_max_connections, 1, 100000);
+    t.str("console_dir", c.api_console_dir);
   }
   {
     TableReader t(root, "connection", errors);

@@ -14,6 +14,9 @@ struct Listen {
   uint16_t port = 25;
 };
 
+// The built web console of the source tree (web/dist), compiled in as [api] console_dir's default.
+const char* default_console_dir();
+
 struct Config {
   std::string source;  // path it was loaded from
 
@@ -137,6 +140,7 @@ struct Config {
   uint32_t api_login_user_failures = 5;   // failed logins per user in 15 min before a 15 min lockout
   uint32_t api_login_ip_failures = 20;    // the same per client address
   uint32_t api_max_connections = 256;
+  std::string api_console_dir = default_console_dir();  // "" = no console
 
   // [quarantine]: end-user digests sent by the server on a schedule (0 = only from the CLI).
   int64_t quarantine_digest_interval_s = 0;
