@@ -83,7 +83,8 @@ export function table<T>(caption: string, cols: Column<T>[], rows: T[], rowAttrs
   if (rows.length === 0)
     body.appendChild(h("tr", null, h("td", { colspan: cols.length, class: "empty" }, t("common.none"))));
   for (const r of rows)
-    body.appendChild(h("tr", rowAttrs ? rowAttrs(r) : null, cols.map((c) => h("td", { class: c.cls ?? null }, c.cell(r)))));
+    body.appendChild(h("tr", rowAttrs ? rowAttrs(r) : null,
+      cols.map((c) => h("td", { class: c.cls ?? null, "data-label": c.label || null }, c.cell(r)))));
   return h("div", { class: "table-wrap" }, h("table", null, h("caption", null, caption), h("thead", null, head), body));
 }
 
@@ -112,8 +113,9 @@ export function timeZone(): string {
 
 // The page-wide status line (role=status / alert, aria-live): successes and errors of actions.
 let statusEl: HTMLElement | null = null;
+// One element for the whole session: a page re-rendered after an action keeps the action's message.
 export function statusRegion(): HTMLElement {
-  statusEl = h("div", { id: "status", class: "status", role: "status", "aria-live": "polite" });
+  statusEl ??= h("div", { id: "status", class: "status", role: "status", "aria-live": "polite" });
   return statusEl;
 }
 export function say(text: string, kind: "ok" | "error" | "info" = "ok"): void {

@@ -116,6 +116,7 @@ function nav(s: Session, path: string, tenant: string): HTMLElement {
 }
 
 let renderSeq = 0;
+let lastWhere = "";
 async function render(r: Route): Promise<void> {
   const seq = ++renderSeq;
   document.documentElement.lang = lang();
@@ -158,7 +159,9 @@ async function render(r: Route): Promise<void> {
   clear(app, header(s, r, tenant), h("div", { class: "layout" }, nav(s, path, tenant), h("div", { class: "content" }, status, main)),
     h("footer", { class: "foot" }, h("a", { href: "/cookies", "data-link": true }, t("nav.cookies")), " · ",
       h("span", null, t("footer.tz", { tz: Intl.DateTimeFormat().resolvedOptions().timeZone }))));
-  hush();
+  const where = r.path + location.search;
+  if (where !== lastWhere) hush(); // a new page starts without the last page's message
+  lastWhere = where;
   if (!page) {
     document.title = `${t("error.notfound.title")} — mailmoat`;
     clear(main, h("h1", null, t("error.notfound.title")), errorBox(t("error.notfound.title"), t("error.notfound.body", { path })));

@@ -48,7 +48,7 @@ export async function quarantinePage(ctx: PageCtx, h1: HTMLElement): Promise<voi
     bulkRelease.disabled = bulkDelete.disabled = selected.size === 0;
   };
   const boxes: HTMLInputElement[] = [];
-  const all = h("input", { type: "checkbox", "aria-label": t("q.selectAll"), id: "select-all" });
+  const all = h("input", { type: "checkbox", id: "select-all" });
   all.addEventListener("change", () => {
     for (const b of boxes) {
       b.checked = all.checked;
@@ -96,7 +96,8 @@ export async function quarantinePage(ctx: PageCtx, h1: HTMLElement): Promise<voi
   }
 
   function rowActions(it: QItem, big = false): HTMLElement {
-    const label = (k: "q.preview" | "q.release" | "q.releaseApprove" | "q.delete") => `${t(k)}`;
+    const label = (k: "q.preview" | "q.release" | "q.releaseApprove" | "q.delete") =>
+      (!big && k === "q.releaseApprove" ? t("q.releaseApproveShort") : t(k));
     const aria = (k: "q.preview" | "q.release" | "q.releaseApprove" | "q.delete") => `${t(k)}: ${it.subject || it.id}`;
     const held = it.status === "held";
     return h("div", { class: big ? "row-actions big" : "row-actions" },
@@ -127,21 +128,22 @@ export async function quarantinePage(ctx: PageCtx, h1: HTMLElement): Promise<voi
         return b;
       },
     },
-    { label: t("q.received"), cell: (it) => fmtTime(it.received_at) },
+    { label: t("q.received"), cell: (it) => fmtTime(it.received_at), cls: "time" },
     ...(isOp ? [{ label: t("common.tenant"), cell: (it: QItem) => it.tenant }] : []),
     { label: t("q.sender"), cell: (it) => it.sender || "<>" },
     { label: t("q.recipient"), cell: (it) => it.recipient },
     { label: t("q.subject"), cell: (it) => it.subject || t("q.noSubject"), cls: "subject" },
     { label: t("q.verdict"), cell: (it) => h("span", { class: `verdict v-${it.verdict}` }, `${tv("verdict", it.verdict)} ${it.score.toFixed(1)}`) },
-    { label: t("q.status"), cell: (it) => tv("q.status", it.status) },
+    { label: t("q.status"), cell: (it) => tv("q.status", it.status), cls: "nowrap" },
     { label: t("common.actions"), cell: (it) => rowActions(it) },
   ], items, (it) => ({ "data-id": it.id }));
   const thCheck = tbl.querySelector("th");
-  if (thCheck) thCheck.replaceChildren(all);
+  if (thCheck) thCheck.replaceChildren(h("span", { class: "sr-only" }, t("q.selectCol")));
 
   clear(ctx.main, h1,
     isUser ? h("p", { class: "muted" }, t("q.userIntro", { addresses: (ctx.session.addresses ?? []).join(", ") })) : null,
     form,
-    h("div", { class: "toolbar bulk", role: "group", "aria-label": t("q.bulk") }, count, bulkRelease, bulkDelete),
+    h("div", { class: "toolbar bulk", role: "group", "aria-label": t("q.bulk") },
+      h("span", { class: "field check" }, all, h("label", { for: "select-all" }, t("q.selectAll"))), count, bulkRelease, bulkDelete),
     tbl, preview);
 }

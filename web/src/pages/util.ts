@@ -19,6 +19,8 @@ export async function list<T>(path: string, query: Query = {}): Promise<T[]> {
 export function section(title: string, ...children: (Node | string | null | false)[]): HTMLElement {
   const s = h("section", { class: "card" }, h("h2", null, title));
   for (const c of children) if (c) s.append(c);
+  // A table captioned like its section keeps the caption for screen readers only.
+  for (const cap of s.querySelectorAll("caption")) if (cap.textContent === title) cap.classList.add("sr-only");
   return s;
 }
 

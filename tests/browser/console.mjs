@@ -1,0 +1,309 @@
+// The web console driven in Debian's chromium (playwright-core, headless) against a running
+// mailmoat: tests/integration/test_console.py starts the server, makes the tenants, users and
+// quarantined mail, runs this script and checks its exit code and the JSON it prints last.
+// Input (environment): MM_URL, MM_PASSWORD, MM_ARTIFACTS, MM_SCENARIO (JSON, see the test).
+// Output: one JSON line {"ok": bool, "steps": [{"name", "ok", "error"?}], "screenshots": [...],
+// "facts": {...}}; exit status 0 only when every step passed.
+import { createRequire } from "node:module";
+import fs from "node:fs";
+import path from "node:path";
+
+const require = createRequire(new URL("../../web/package.json", import.meta.url));
+const { chromium } = require("playwright-core");
+
+const BASE = process.env.MM_URL ?? "https://127.0.0.1:8443";
+const PASSWORD = process.env.MM_PASSWORD ?? "";
+const ART = process.env.MM_ARTIFACTS ?? "build/test-artifacts/console";
+const S = JSON.parse(process.env.MM_SCENARIO ?? "{}");
+const STEP_TIMEOUT = 10_000;
+fs.mkdirSync(ART, { recursive: true });
+
+const steps = [];
+const screenshots = [];
+const facts = {};
+const apiLog = []; // every /api/ response: method, path, status
+let page;
+
+function check(cond, what) {
+  if (!cond) throw new Error(what);
+}
+
+async function shot(name) {
+  const file = path.join(ART, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  screenshots.push(file);
+}
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    steps.push({ name, ok: true, ms: Date.now() - t0 });
+  } catch (e) {
+    steps.push({ name, ok: false, ms: Date.now() - t0, error: String(e?.message ?? e).slice(0, 2000) });
+    try {
+      await shot(`FAILED-${name.replace(/[^a-z0-9]+/gi, "-")}`);
+    } catch {
+      /* no page to show */
+    }
+  }
+}
+
+async function login(name, password = PASSWORD) {
+  await page.goto(`${BASE}/login`);
+  await page.getByLabel("User name").fill(name);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.locator("#login-submit").click();
+}
+
+async function loggedIn(name) {
+  await login(name);
+  await page.locator("header.top .who").filter({ hasText: name }).waitFor({ timeout: STEP_TIMEOUT });
+}
+
+async function logout() {
+  await page.locator("#logout").click();
+  await page.locator("#login-submit").waitFor();
+}
+
+async function visit(pathname) {
+  await page.goto(`${BASE}${pathname}`);
+  await page.locator("main h1").first().waitFor();
+  await page.locator("main .loading").first().waitFor({ state: "detached", timeout: STEP_TIMEOUT }).catch(() => {});
+}
+
+function apiStatuses(prefix) {
+  return apiLog.filter((r) => r.path.startsWith(prefix)).map((r) => r.status);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.MM_CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({
+  ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 }, locale: "en-GB", timezoneId: "Asia/Tokyo",
+});
+context.setDefaultTimeout(STEP_TIMEOUT);
+page = await context.newPage();
+const consoleErrors = [];
+page.on("console", (m) => {
+  if (m.type() === "error") consoleErrors.push(m.text());
+});
+page.on("pageerror", (e) => consoleErrors.push(`pageerror: ${e.message}`));
+page.on("response", (r) => {
+  const u = new URL(r.url());
+  if (u.pathname.startsWith("/api/")) apiLog.push({ method: r.request().method(), path: u.pathname + u.search, status: r.status() });
+});
+
+try {
+  await step("wrong password shows the error", async () => {
+    await login(S.admin, "not the password");
+    const err = page.locator("#login-error");
+    await err.filter({ hasText: "Sign-in failed" }).waitFor();
+    check(apiStatuses("/api/v1/login").includes(401), "the login answered 401");
+    await shot("login-error");
+  });
+
+  await step("admin logs in and sees the dashboard", async () => {
+    await loggedIn(S.admin);
+    await page.waitForURL(/\/dashboard$/);
+    await page.locator("main h1", { hasText: "Dashboard" }).waitFor();
+    await page.locator("main .loading").waitFor({ state: "detached" });
+    const total = page.locator("#kpi-total .kpi-value");
+    if (await total.count()) {
+      facts.dashboard_total = Number((await total.innerText()).replace(/[^0-9]/g, ""));
+      facts.dashboard_chart = await page.locator("svg.chart rect").count();
+    } else {
+      facts.dashboard_total = null;
+      await page.locator(".not-available").first().waitFor();
+    }
+    facts.dashboard_licence = await page.locator("table", { hasText: "Licence usage" }).locator("tbody tr").count();
+    await shot("dashboard");
+  });
+
+  await step("admin sees the quarantined message and previews it as text", async () => {
+    await visit("/quarantine");
+    const row = page.locator("tbody tr", { hasText: S.subject });
+    await row.waitFor();
+    check((await page.locator("tbody tr", { hasText: S.betaSubject }).count()) === 0, "tenant B's message is not listed");
+    await shot("quarantine");
+    await row.getByRole("button", { name: /^Preview/ }).click();
+    const pre = page.locator("#preview-text");
+    await pre.waitFor();
+    const text = await pre.innerText();
+    check(text.includes(S.bodyMarker), `the preview shows the body (${text.slice(0, 200)})`);
+    check(text.includes(S.htmlMarker), "markup in the message is shown as text");
+    check((await pre.locator("*").count()) === 0, "the preview holds no elements, only text");
+    await shot("quarantine-preview");
+  });
+
+  await step("admin releases it", async () => {
+    await page.locator("#preview").getByRole("button", { name: /^Release:/ }).click();
+    await page.locator("#status.status-ok", { hasText: "Released" }).waitFor();
+    await page.locator("tbody tr", { hasText: S.subject }).waitFor({ state: "detached" });
+    check(apiLog.some((r) => r.method === "POST" && /\/quarantine\/[^/]+\/release$/.test(r.path) && r.status === 200), "release answered 200");
+    await shot("quarantine-released");
+  });
+
+  await step("admin adds an approved sender", async () => {
+    await visit(`/t/${S.tenantA}/senders`);
+    const f = page.locator("#sender-form");
+    await f.getByLabel("List").selectOption("allow");
+    await f.getByLabel("Address or domain").fill(S.approve);
+    await f.getByRole("button", { name: "Add" }).click();
+    await page.locator("#status.status-ok").waitFor();
+    await page.locator(`tr[data-pattern="${S.approve}"]`).waitFor();
+    await shot("senders");
+  });
+
+  await step("admin searches the tracking and sees the symbols", async () => {
+    await visit("/tracking");
+    await page.locator("form.search").getByLabel("Subject").fill(S.subject);
+    await page.locator("#track-search").click();
+    const row = page.locator("#track-results tbody tr", { hasText: S.subject }).first();
+    await row.waitFor();
+    await row.getByRole("button", { name: /^Details/ }).click();
+    const syms = page.locator("#track-symbols");
+    await syms.waitFor();
+    const text = await syms.innerText();
+    check(text.includes(S.symbol), `the symbols include ${S.symbol}: ${text}`);
+    const pathText = await page.locator("#track-path").innerText();
+    check(/quarantined/.test(pathText), `the path shows the quarantine: ${pathText.slice(0, 300)}`);
+    facts.tracking_symbols = text.split(/\s+/).filter((x) => /^[A-Z_]{3,}$/.test(x));
+    await shot("tracking");
+  });
+
+  await step("admin visits every other page", async () => {
+    for (const [name, p, heading] of [
+      ["policies", `/t/${S.tenantA}/policies`, "Policies and rules"],
+      ["connection", `/t/${S.tenantA}/connection`, "Connection control"],
+      ["domains", `/t/${S.tenantA}/domains`, "Domains and routes"],
+      ["accounts", `/t/${S.tenantA}/accounts`, "Accounts and licence"],
+      ["users", "/users", "Users and API tokens"],
+      ["audit", "/audit", "Audit log"],
+      ["settings", "/settings", "My settings"],
+      ["cookies", "/cookies", "Cookies"],
+    ]) {
+      await visit(p);
+      await page.locator("main h1", { hasText: heading }).waitFor();
+      check((await page.locator("main .error-box").count()) === 0, `${name}: no error (${await page.locator("main").innerText()})`.slice(0, 400));
+      await shot(name);
+    }
+    check((await page.locator("main", { hasText: "mm_session" }).count()) === 1, "the cookie page names mm_session");
+    // the audit log shows the release made above
+    await visit("/audit");
+    check((await page.locator("tbody tr", { hasText: "/release" }).count()) >= 1, "the audit log lists the release");
+  });
+
+  await step("reputation lookup", async () => {
+    await visit(`/t/${S.tenantA}/connection`);
+    await page.locator("#rep-ip").fill("127.0.0.1");
+    await page.locator("#rep-submit").click();
+    const out = page.locator("#rep-result");
+    await out.locator("dl, .not-available, .form-error").first().waitFor();
+    facts.reputation = (await out.locator("dl").count()) ? "shown" : (await out.locator(".not-available").count()) ? "not available" : "error";
+    check(facts.reputation !== "error", `the lookup answered: ${await out.innerText()}`);
+    await shot("connection-reputation");
+  });
+
+  await step("API token is shown once", async () => {
+    await visit("/users");
+    const f = page.locator("form", { has: page.getByRole("button", { name: "Create token" }) });
+    await f.getByLabel("Label").fill("console-test");
+    await f.getByRole("button", { name: "Create token" }).click();
+    const v = page.locator("#token-value");
+    await v.waitFor();
+    check((await v.innerText()).length >= 20, "the token secret is shown");
+    await shot("users-token");
+    await visit("/users");
+    check((await page.locator("#token-value").count()) === 0, "the secret is not shown again");
+  });
+
+  await step("768 px layout", async () => {
+    await page.setViewportSize({ width: 768, height: 1000 });
+    for (const [name, p] of [["dashboard-768", "/dashboard"], ["quarantine-768", "/quarantine?status=any"], ["tracking-768", `/tracking?subject=${encodeURIComponent(S.subject)}&run=1`]]) {
+      await visit(p);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(overflow <= 1, `${name}: no horizontal page scroll (${overflow} px)`);
+      await shot(name);
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  await step("switch to Japanese", async () => {
+    await visit("/quarantine?status=any");
+    await page.locator("#lang-select").selectOption("ja");
+    await page.locator("main h1", { hasText: "隔離メール" }).waitFor();
+    await page.locator("nav.side", { hasText: "メッセージ追跡" }).waitFor();
+    check((await page.evaluate(() => document.documentElement.lang)) === "ja", "html lang=ja");
+    check((await page.evaluate(() => document.cookie)).indexOf("lang") < 0, "the language is not a cookie");
+    await page.reload();
+    await page.locator("main h1", { hasText: "隔離メール" }).waitFor();
+    await shot("quarantine-ja");
+    await visit("/dashboard");
+    await page.locator("main h1", { hasText: "ダッシュボード" }).waitFor();
+    await shot("dashboard-ja");
+    await page.locator("#lang-select").selectOption("en");
+    await page.locator("main h1", { hasText: "Dashboard" }).waitFor();
+  });
+
+  await step("tenant A's admin cannot reach tenant B", async () => {
+    const results = {};
+    for (const [name, p, api] of [
+      ["policies", `/t/${S.tenantB}/policies`, `/api/v1/tenants/${S.tenantB}/policies`],
+      ["senders", `/t/${S.tenantB}/senders`, `/api/v1/tenants/${S.tenantB}/senders`],
+      ["accounts", `/t/${S.tenantB}/accounts`, `/api/v1/tenants/${S.tenantB}/`],
+      ["quarantine", `/quarantine?tenant=${S.tenantB}`, "/api/v1/quarantine"],
+    ]) {
+      const before = apiLog.length;
+      await page.goto(`${BASE}${p}`);
+      const box = page.locator("main .error-box");
+      await box.waitFor();
+      const statuses = apiLog.slice(before).filter((r) => r.path.startsWith(api)).map((r) => r.status);
+      results[name] = statuses;
+      check(statuses.length > 0 && statuses.every((s) => s === 403 || s === 404), `${name}: the API refused (${statuses})`);
+      check((await page.locator("main", { hasText: S.betaSubject }).count()) === 0, `${name}: nothing of tenant B shown`);
+      if (name === "policies") await shot("tenant-b-refused");
+    }
+    facts.tenant_b = results;
+  });
+
+  await step("end user sees only own quarantine", async () => {
+    await logout();
+    await loggedIn(S.user);
+    await page.waitForURL(/\/quarantine$/);
+    await page.locator("tbody tr", { hasText: S.userSubject }).waitFor();
+    check((await page.locator("tbody tr", { hasText: S.otherSubject }).count()) === 0, "another account's message is not listed");
+    const nav = await page.locator("nav.side").innerText();
+    for (const hidden of ["Dashboard", "Message tracking", "Policies", "Users", "Audit log", "Domains"])
+      check(!nav.includes(hidden), `the end user's menu has no ${hidden}`);
+    check(nav.includes("Approved and blocked senders"), "the end user's menu has the senders");
+    await shot("enduser-quarantine");
+    await page.locator("nav.side a", { hasText: "Approved and blocked senders" }).click();
+    await page.locator("main h1", { hasText: "Approved and blocked senders" }).waitFor();
+    await page.locator("main .loading").waitFor({ state: "detached" }).catch(() => {});
+    check((await page.locator(`tr[data-pattern="${S.approve}"]`).count()) === 0, "the tenant-wide entry is not the user's");
+    await shot("enduser-senders");
+    await page.goto(`${BASE}/audit`);
+    await page.locator("main .error-box").waitFor();
+  });
+
+  await step("operator sees all tenants", async () => {
+    await logout();
+    await loggedIn(S.operator);
+    await page.locator("main .loading").waitFor({ state: "detached" }).catch(() => {});
+    await shot("operator-dashboard");
+    await visit("/quarantine?status=any");
+    await page.locator("tbody tr", { hasText: S.betaSubject }).waitFor();
+    await shot("operator-quarantine");
+  });
+} finally {
+  facts.console_errors = consoleErrors.filter((e) => !/the server responded with a status of (401|403|404)/.test(e));
+  await browser.close().catch(() => {});
+}
+
+if (facts.console_errors.length) steps.push({ name: "no console errors", ok: false, error: facts.console_errors.join(" | ") });
+const ok = steps.length > 0 && steps.every((s) => s.ok);
+console.log(JSON.stringify({ ok, steps, screenshots, facts }));
+process.exit(ok ? 0 : 1);
