@@ -172,6 +172,7 @@ export const en = {
   "pol.spec": "Rules",
   "pol.spec.hint": "CLASS[>=SCORE]=ACTION, separated by spaces; e.g. spam>=high=reject spam=quarantine.",
   "pol.saved": "Policy saved.",
+  "pol.defaultApplies": "This tenant has no policy of its own: the operator's default policy applies (docs/CONFIGURATION.md).",
   "pol.removed": "Policy removed.",
   "pol.rules": "Content rules",
   "pol.rules.hint": "One rule a line, e.g. rule no-exe: attachment ~ \"*.exe\" => reject. A bad line refuses the whole text.",

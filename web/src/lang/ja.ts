@@ -174,6 +174,7 @@ export const ja: Record<keyof typeof en, string> = {
   "pol.spec": "ルール",
   "pol.spec.hint": "CLASS[>=SCORE]=ACTION を空白区切りで。例: spam>=high=reject spam=quarantine",
   "pol.saved": "ポリシーを保存しました。",
+  "pol.defaultApplies": "このテナント独自のポリシーはありません。運用者の既定ポリシーが適用されます (docs/CONFIGURATION.md)。",
   "pol.removed": "ポリシーを削除しました。",
   "pol.rules": "コンテンツルール",
   "pol.rules.hint": "1 行に 1 ルール。例: rule no-exe: attachment ~ \"*.exe\" => reject。誤りのある行があると全体が保存されません。",

@@ -48,6 +48,6 @@ export async function policiesPage(ctx: PageCtx, h1: HTMLElement): Promise<void>
   });
 
   clear(ctx.main, h1, h("p", { class: "muted" }, t("pol.intro", { tenant: tn })),
-    section(t("pol.policies"), tbl, ctx.canWrite ? form : null),
+    section(t("pol.policies"), tbl, policies.length ? null : h("p", { class: "muted" }, t("pol.defaultApplies")), ctx.canWrite ? form : null),
     section(t("pol.rules"), rform, rules ? h("p", { class: "muted small" }, t("common.updatedAt", { when: fmtTime(rules.updated_at) })) : null));
 }
