@@ -97,6 +97,35 @@ page.on("response", (r) => {
 });
 
 try {
+  await step("the console is served with the strict CSP", async () => {
+    const res = await page.goto(`${BASE}/login`);
+    check(res && res.status() === 200, `GET /login answered ${res?.status()}`);
+    const csp = res.headers()["content-security-policy"] ?? "";
+    for (const part of ["script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"])
+      check(csp.includes(part), `CSP has ${part}: ${csp}`);
+    const html = await res.text();
+    check(!/<script(?![^>]*\bsrc=)[^>]*>/i.test(html) && !/\sstyle=/i.test(html), "index.html has no inline script or style");
+    await page.locator("#login-submit").waitFor();
+  });
+
+  await step("keyboard: skip link, labelled fields, visible focus", async () => {
+    await page.goto(`${BASE}/login`);
+    await page.locator("#login-submit").waitFor();
+    await page.keyboard.press("Tab");
+    check(await page.evaluate(() => document.activeElement?.id === "skip-link"), "Tab reaches the skip link first");
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    check(outline !== "none", "the focused skip link shows an outline");
+    await page.keyboard.press("Enter");
+    check(await page.evaluate(() => location.hash === "#main" || document.activeElement?.id === "main"), "Enter moves to the content");
+    // sign in with the keyboard only
+    await page.getByLabel("User name").focus();
+    await page.keyboard.type(S.admin);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("still not the password");
+    await page.keyboard.press("Enter");
+    await page.locator("#login-error").filter({ hasText: "Sign-in failed" }).waitFor();
+  });
+
   await step("wrong password shows the error", async () => {
     await login(S.admin, "not the password");
     const err = page.locator("#login-error");

@@ -5,7 +5,7 @@ import { lang, setLang, t, type Lang } from "../i18n";
 
 export function loginPage(main: HTMLElement, done: () => Promise<void>, relang: () => void): void {
   document.title = `${t("login.title")} — mailmoat`;
-  const name = input("name", "", "text", { autocomplete: "username", required: true, autofocus: true });
+  const name = input("name", "", "text", { autocomplete: "username", required: true });
   const password = input("password", "", "password", { autocomplete: "current-password", required: true });
   const code = input("totp_code", "", "text", { inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: 6 });
   const codeField = field(t("login.totp"), code, t("login.totp.hint"));
