@@ -21,6 +21,11 @@ class Releaser;
 
 namespace mm::api {
 
+// The live queue's figures for the dashboard (null function: no server, "queue": null).
+struct QueueFigures {
+  int64_t messages = 0, deferred = 0, held = 0, in_flight = 0;
+};
+
 struct ApiDeps {
   store::Store* store = nullptr;
   tenancy::TenancyService* tenancy = nullptr;
@@ -30,6 +35,7 @@ struct ApiDeps {
   std::function<int64_t()> clock;  // unix s; default now_s()
   // The built web console served outside /api/ (console.h); "" = none (those paths are 404).
   std::string console_dir;
+  std::function<QueueFigures()> queue_stats;
 };
 
 class Api {

@@ -708,6 +708,46 @@ void Api::Impl::install() {
     return page(c, array_of(take(tenancy::TrackingSearch(st()).history(c.scope(), c.param("queue_id")))), {});
   });
 
+  // ----- dashboard statistics -----
+  on("GET", "/api/v1/stats", [this](Ctx& c) {
+    if (c.scope().role == tenancy::Role::User) raise(403, "forbidden", "permission denied: end users see no statistics");
+    store::StatsQuery q;
+    q.tenant = take(c.scope().tenant_filter(c.req.param("tenant")));
+    auto bucket = c.req.param("bucket", "hour");
+    if (bucket != "hour" && bucket != "day") raise(400, "invalid", "bucket must be hour or day", "bucket");
+    q.bucket_s = bucket == "hour" ? 3600 : 86400;
+    int64_t to = c.qnum("to", c.now, 1, INT64_MAX / 1000000);
+    int64_t from = c.qnum("from", to - (bucket == "hour" ? 24 * 3600 : 30 * 86400), 0, INT64_MAX / 1000000);
+    if (from >= to) raise(400, "invalid", "from must be before to", "from");
+    // Whole buckets (UTC), at most 1000 of them.
+    q.from = from - from % q.bucket_s;
+    q.to = to;
+    if ((q.to - q.from) / q.bucket_s >= 1000) raise(400, "invalid", "at most 1000 buckets; use bucket=day or a shorter range", "from");
+    auto* api = st().api();
+    if (!api) raise(500, "internal", "the store keeps no statistics");
+    auto m = api->mail_stats(q);
+    json series = json::array();
+    for (auto& b : m.series)
+      series.push_back({{"t", b.t}, {"total", b.total}, {"clean", b.clean}, {"bulk", b.bulk}, {"spam", b.spam},
+                        {"phishing", b.phishing}, {"malware", b.malware}, {"unscannable", b.unscannable},
+                        {"rejected", b.rejected}, {"quarantined", b.quarantined}, {"refused", b.refused}});
+    json senders = json::array(), ips = json::array();
+    for (auto& x : m.top_blocked_senders) senders.push_back({{"sender", x.key}, {"count", x.count}});
+    for (auto& x : m.top_blocked_ips) ips.push_back({{"ip", x.key}, {"count", x.count}});
+    json queue = nullptr;
+    if (c.scope().is_operator() && d.queue_stats) {
+      auto f = d.queue_stats();
+      queue = {{"messages", f.messages}, {"deferred", f.deferred}, {"held", f.held}, {"in_flight", f.in_flight}};
+    }
+    json licence = json::array();
+    for (auto& u : take(ten().usage(c.scope(), q.tenant, c.now)))
+      licence.push_back({{"tenant", u.tenant}, {"licensed", u.licensed}, {"used", u.in_use}, {"over", u.over}});
+    if (!q.tenant.empty() && licence.empty()) raise(404, "not_found", "unknown tenant '" + q.tenant + "'", "tenant");
+    return ok({{"bucket", bucket}, {"from", q.from}, {"to", q.to}, {"tenant", q.tenant.empty() ? json(nullptr) : json(q.tenant)},
+               {"series", series}, {"top_blocked_senders", senders}, {"top_blocked_ips", ips}, {"queue", queue},
+               {"licence", licence}});
+  });
+
   // ----- security events and audit -----
   on("GET", "/api/v1/security-events", [this](Ctx& c) {
     return page(c, array_of(take(ten().security_events(c.scope(), c.req.param("tenant"), 5000))), {"tenant"});

@@ -280,6 +280,10 @@ int serve(const config::Config& c) {
       return std::make_unique<quarantine::SpoolReleaser>(spool, &manager, engine, &tracker, c.scan_timeout_ms);
     };
     ad.console_dir = c.api_console_dir;
+    ad.queue_stats = [&manager] {
+      auto q = manager.stats();
+      return api::QueueFigures{int64_t(q.messages), int64_t(q.deferred), int64_t(q.held), int64_t(q.in_flight)};
+    };
     api::AuthOptions ao;
     ao.session_ttl_s = c.api_session_ttl_s;
     ao.token_max_ttl_s = int64_t(c.api_token_max_days) * 86400;

@@ -38,6 +38,30 @@ struct AuditQuery {
   size_t limit = 100;
 };
 
+// Mail statistics for the dashboard, from the message summaries (one per scanned message) and
+// the tracking events (recipients refused before DATA).
+struct StatsQuery {
+  std::string tenant;        // "" = every tenant
+  int64_t from = 0, to = 0;  // unix s, [from, to); from is aligned to bucket_s by the caller
+  int64_t bucket_s = 3600;
+  size_t top = 10;           // rows of each top list
+};
+struct StatsBucket {
+  int64_t t = 0;  // the bucket's start, unix s
+  int64_t total = 0, clean = 0, bulk = 0, spam = 0, phishing = 0, malware = 0, unscannable = 0;
+  int64_t rejected = 0;     // messages refused after DATA (every recipient's policy rejected it)
+  int64_t quarantined = 0;  // messages held for at least one recipient
+  int64_t refused = 0;      // recipients refused before DATA (connection control, unknown users)
+};
+struct StatsCount {
+  std::string key;
+  int64_t count = 0;
+};
+struct MailStats {
+  std::vector<StatsBucket> series;  // one per bucket from..to, zeros included
+  std::vector<StatsCount> top_blocked_senders, top_blocked_ips;  // rejected or quarantined messages
+};
+
 class ApiStore {
  public:
   virtual ~ApiStore() = default;
@@ -54,6 +78,7 @@ class ApiStore {
   virtual Status revoke_token(int64_t id, int64_t now) = 0;
   virtual Status add_audit(const AuditEntry&) = 0;
   virtual std::vector<AuditEntry> audit(const AuditQuery&) = 0;  // newest first
+  virtual MailStats mail_stats(const StatsQuery&) = 0;
 };
 
 }  // namespace mm::store

@@ -276,6 +276,16 @@ INSERT INTO policies_v11 (id, tenant_id, level, target, spec, updated_at)
 DROP TABLE policies;
 ALTER TABLE policies_v11 RENAME TO policies;
 )sql"},
+    {12, "covering indexes of message summaries for the dashboard's statistics", R"sql(
+-- (tenant, ts_us) and (ts_us) searches use these as well as the indexes they replace.
+DROP INDEX summaries_tenant_ts;
+DROP INDEX summaries_ts;
+CREATE INDEX summaries_stats_tenant ON message_summaries (tenant, ts_us, verdict, action);
+CREATE INDEX summaries_stats ON message_summaries (ts_us, verdict, action);
+-- Recipients refused before DATA, per bucket: a small partial index.
+CREATE INDEX tracking_refused ON tracking_events (ts_us, tenant) WHERE event = 'refused';
+CREATE INDEX tracking_refused_tenant ON tracking_events (tenant, ts_us) WHERE event = 'refused';
+)sql"},
 };
 
 }  // namespace

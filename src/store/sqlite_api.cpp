@@ -130,6 +130,56 @@ class SqliteApi final : public ApiStore {
     return out;
   }
 
+  // Index-only scans of message_summaries (summaries_stats*, migration 12) and tracking_events
+  // (tenant, ts_us) / (ts_us); the blocked lists read rows of blocked messages only.
+  MailStats mail_stats(const StatsQuery& q) override {
+    MailStats out;
+    const int64_t b = q.bucket_s > 0 ? q.bucket_s : 3600;
+    if (q.to <= q.from) return out;
+    const int64_t n = (q.to - q.from + b - 1) / b;
+    for (int64_t i = 0; i < n; ++i) out.series.push_back({q.from + i * b});
+    const int64_t from_us = q.from * 1000000, to_us = q.to * 1000000;
+    const std::string where = q.tenant.empty() ? "ts_us >= ? AND ts_us < ? AND ? = ''" : "ts_us >= ? AND ts_us < ? AND tenant = ?";
+    const std::string blocked = "(action LIKE 'reject:%' OR action LIKE '%quarantine:%')";
+    (void)read([&] {
+      auto s = db_.prepare(
+          "SELECT (ts_us / 1000000 - ?) / ?, COUNT(*), SUM(verdict = 'clean'), SUM(verdict = 'bulk'), "
+          "SUM(verdict = 'spam'), SUM(verdict = 'phishing'), SUM(verdict = 'malware'), SUM(verdict = 'unscannable'), "
+          "SUM(action LIKE 'reject:%'), SUM(action LIKE '%quarantine:%') FROM message_summaries WHERE " + where +
+          " GROUP BY 1");
+      s.bind(q.from, b, from_us, to_us, q.tenant);
+      while (s.next()) {
+        int64_t i = s.i64(0);
+        if (i < 0 || i >= n) continue;
+        auto& k = out.series[static_cast<size_t>(i)];
+        k.total = s.i64(1);
+        k.clean = s.i64(2);
+        k.bulk = s.i64(3);
+        k.spam = s.i64(4);
+        k.phishing = s.i64(5);
+        k.malware = s.i64(6);
+        k.unscannable = s.i64(7);
+        k.rejected = s.i64(8);
+        k.quarantined = s.i64(9);
+      }
+      auto r = db_.prepare("SELECT (ts_us / 1000000 - ?) / ?, COUNT(*) FROM tracking_events WHERE " + where +
+                           " AND event = 'refused' GROUP BY 1");
+      r.bind(q.from, b, from_us, to_us, q.tenant);
+      while (r.next()) {
+        int64_t i = r.i64(0);
+        if (i >= 0 && i < n) out.series[static_cast<size_t>(i)].refused = r.i64(1);
+      }
+      const int64_t top = static_cast<int64_t>(q.top == 0 ? 10 : q.top);
+      for (auto [col, dst] : {std::pair{"sender", &out.top_blocked_senders}, {"client_ip", &out.top_blocked_ips}}) {
+        auto t = db_.prepare(std::string("SELECT ") + col + ", COUNT(*) FROM message_summaries WHERE " + where +
+                             " AND " + blocked + " AND " + col + " <> '' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?");
+        t.bind(from_us, to_us, q.tenant, top);
+        while (t.next()) dst->push_back({t.text(0), t.i64(1)});
+      }
+    });
+    return out;
+  }
+
  private:
   static int64_t now_() { return now_s(); }
   static Credential token(sql::Stmt& s) {
