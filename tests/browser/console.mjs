@@ -7,6 +7,7 @@
 import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
+import crypto from "node:crypto";
 
 const require = createRequire(new URL("../../web/package.json", import.meta.url));
 const { chromium } = require("playwright-core");
@@ -23,6 +24,19 @@ const screenshots = [];
 const facts = {};
 const apiLog = []; // every /api/ response: method, path, status
 let page;
+
+// RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a base32 secret for time step `counter`.
+function totp(secret, counter) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const ch of secret.replace(/=+$/, "").toUpperCase()) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
+  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => parseInt(b, 2)));
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(counter));
+  const mac = crypto.createHmac("sha1", key).update(msg).digest();
+  const off = mac[mac.length - 1] & 15;
+  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1000000).padStart(6, "0");
+}
 
 function check(cond, what) {
   if (!cond) throw new Error(what);
@@ -316,6 +330,40 @@ try {
     await shot("enduser-senders");
     await page.goto(`${BASE}/audit`);
     await page.locator("main .error-box").waitFor();
+  });
+
+  await step("TOTP enrolment and the code step at login", async () => {
+    await logout();
+    await loggedIn(S.totpUser);
+    await visit("/settings");
+    if (await page.locator("#totp .not-available").count()) {
+      facts.totp = "not available";
+      await shot("settings-totp");
+      return;
+    }
+    await page.locator("#totp-start").click();
+    const secret = (await page.locator("#totp-secret").innerText()).trim();
+    const uri = (await page.locator("#totp-uri").innerText()).trim();
+    check(/^[A-Z2-7]{16,}=*$/.test(secret), `a base32 secret is shown: ${secret}`);
+    check(uri.startsWith("otpauth://totp/") && uri.includes(`secret=${secret}`), `the otpauth URI is shown: ${uri}`);
+    await shot("settings-totp");
+    const c0 = Math.floor(Date.now() / 1000 / 30);
+    await page.locator("#totp").getByLabel("Code").fill(totp(secret, c0));
+    await page.locator("#totp").getByRole("button", { name: "Turn on" }).click();
+    await page.locator("#status.status-ok", { hasText: "Second factor turned on" }).waitFor();
+    await logout();
+    await login(S.totpUser);
+    await page.locator("#login-error", { hasText: "second factor" }).waitFor();
+    const code = page.getByLabel("Authentication code");
+    check(await code.isVisible(), "the code field is shown");
+    await code.fill(totp(secret, c0 + 1) === "000000" ? "111111" : "000000");
+    await page.locator("#login-submit").click();
+    await page.locator("#login-error", { hasText: "authentication code is wrong" }).waitFor();
+    await shot("login-totp");
+    await code.fill(totp(secret, c0 + 1)); // the confirmed step is used: the next one (within +-1)
+    await page.locator("#login-submit").click();
+    await page.locator("header.top .who").filter({ hasText: S.totpUser }).waitFor();
+    facts.totp = "enrolled";
   });
 
   await step("operator sees all tenants", async () => {

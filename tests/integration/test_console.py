@@ -35,7 +35,7 @@ ARTIFACTS = os.environ.get("MM_ARTIFACTS") or os.path.join(harness.SOURCE, "buil
 
 SCENARIO = {
     "tenantA": "acme", "tenantB": "beta",
-    "operator": "root", "admin": "acme-admin", "user": "bob",
+    "operator": "root", "admin": "acme-admin", "user": "bob", "totpUser": "carol",
     "subject": "console-release-me", "userSubject": "console-bob-keeps",
     "otherSubject": "console-carol-only", "betaSubject": "console-beta-secret",
     "bodyMarker": "Hello from the console test", "htmlMarker": "<b>not bold</b>",
@@ -84,6 +84,7 @@ class ConsoleTest(unittest.TestCase):
             gw.cli("account", "add", addr, "--tenant", tenant)
         for name, role, tenant, account in (("root", "operator", None, None), ("acme-admin", "admin", "acme", None),
                                             ("bob", "user", "acme", "bob@acme.example"),
+                                            ("carol", "user", "acme", "carol@acme.example"),
                                             ("beta-admin", "admin", "beta", None)):
             gw.add_user(name, role, tenant, account, PASSWORD)
         gw.start()
@@ -145,9 +146,13 @@ class ConsoleTest(unittest.TestCase):
         total = report["facts"].get("dashboard_total")
         if total is not None:
             self.assertEqual(total, 3, report["facts"])
+        # TOTP: enrolled in the browser and used at login, when the server has it.
+        session = api_call(self.gw.api_port, "GET", "/api/v1/session", cookie=self.root_cookie)[1]
+        if "totp" in session:
+            self.assertEqual(report["facts"].get("totp"), "enrolled", report["facts"])
         for name in ("dashboard", "quarantine", "quarantine-preview", "tracking", "senders", "policies", "connection",
                      "domains", "accounts", "users", "audit", "settings", "cookies", "quarantine-ja",
-                     "tenant-b-refused", "enduser-quarantine", "dashboard-768", "quarantine-768"):
+                     "tenant-b-refused", "enduser-quarantine", "dashboard-768", "quarantine-768", "settings-totp"):
             self.assertTrue(os.path.getsize(os.path.join(ARTIFACTS, name + ".png")) > 1000, name)
 
 

@@ -15,11 +15,12 @@ export interface SeriesDef {
   color: string;
 }
 
+// The axis top: four equal integer steps of 1, 2 or 5 times a power of ten.
 function niceMax(v: number): number {
-  if (v <= 5) return 5;
-  const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
+  const raw = Math.max(1, Math.ceil(v / 4));
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 5, 10].map((m) => m * p).find((x) => x >= raw) ?? 10 * p;
+  return step * 4;
 }
 
 // Stacked bars: one bar per row of `data`, stacked by `series`; `tick` labels the x axis.
@@ -55,17 +56,17 @@ export function stackedBars(title: string, data: Record<string, number>[], serie
 
 // Horizontal bars for a top-N list.
 export function hbars(title: string, rows: { label: string; value: number }[], color = "#b23b3b"): SVGSVGElement {
-  const W = 520, row = 24, L = 200, R = 48;
+  const W = 440, row = 26, L = 190, R = 40;
   const H = Math.max(1, rows.length) * row + 8;
   const max = Math.max(1, ...rows.map((r) => r.value));
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title, class: "chart hbars" }, s("title", {}, title));
   rows.forEach((r, i) => {
     const y = 4 + i * row;
     const w = ((W - L - R) * r.value) / max;
-    const label = r.label.length > 30 ? `${r.label.slice(0, 29)}…` : r.label;
-    svg.append(s("text", { x: L - 6, y: y + 15, "text-anchor": "end", class: "axis" }, label),
+    const label = r.label.length > 26 ? `${r.label.slice(0, 25)}…` : r.label;
+    svg.append(s("text", { x: L - 6, y: y + 15, "text-anchor": "end", class: "axis label" }, label),
       s("rect", { x: L, y: y + 3, width: Math.max(1, w), height: row - 8, fill: color }, s("title", {}, `${r.label}: ${r.value}`)),
-      s("text", { x: L + w + 4, y: y + 15, class: "axis" }, String(r.value)));
+      s("text", { x: L + w + 4, y: y + 15, class: "axis value" }, String(r.value)));
   });
   return svg;
 }

@@ -98,6 +98,7 @@ export const en = {
   "dash.blocked": "Spam, phishing, malware",
   "dash.quarantined": "Quarantined",
   "dash.rejected": "Rejected",
+  "dash.refused": "Refused at connection",
   "dash.queue": "Queue",
   "dash.queue.detail": "{deferred} deferred, {held} held",
   "dash.topSenders": "Top blocked senders",

@@ -100,6 +100,7 @@ export const ja: Record<keyof typeof en, string> = {
   "dash.blocked": "スパム・フィッシング・マルウェア",
   "dash.quarantined": "隔離",
   "dash.rejected": "拒否",
+  "dash.refused": "接続時に拒否",
   "dash.queue": "キュー",
   "dash.queue.detail": "保留 {deferred} 件、停止 {held} 件",
   "dash.topSenders": "ブロックの多い送信者",

@@ -29,7 +29,8 @@ export async function accountsPage(ctx: PageCtx, h1: HTMLElement): Promise<void>
       ctx.rerender();
   });
   clear(ctx.main, h1,
-    section(t("dash.licence"), usageBox, meter(t("dash.licence.meter", { used: usage.in_use, licensed: usage.licensed || "∞" }), usage.in_use, usage.licensed), over,
+    section(t("dash.licence"), usageBox,
+      usage.licensed > 0 ? meter(t("dash.licence.meter", { used: usage.in_use, licensed: usage.licensed }), usage.in_use, usage.licensed) : null, over,
       h("p", { class: "muted small" }, t("acc.term", { start: fmtTime(usage.term_start), end: fmtTime(usage.term_end) }))),
     ctx.canWrite ? section(t("acc.add"), form) : null,
     section(t("acc.list", { tenant: tn }), table(t("acc.list", { tenant: tn }), [

@@ -61,6 +61,7 @@ function renderStats(body: HTMLElement, st: Stats, bucket: string): void {
     kpi(t("dash.blocked"), fmtNum(sum("spam") + sum("phishing") + sum("malware"))),
     kpi(t("dash.quarantined"), fmtNum(sum("quarantined"))),
     kpi(t("dash.rejected"), fmtNum(sum("rejected"))),
+    st.series.some((r) => "refused" in r) ? kpi(t("dash.refused"), fmtNum(sum("refused"))) : null,
     st.queue ? kpi(t("dash.queue"), `${fmtNum(st.queue.messages)}`, "kpi-queue",
       t("dash.queue.detail", { deferred: st.queue.deferred, held: st.queue.held })) : null);
   const legend = h("ul", { class: "legend" }, defs.map((d) => {
@@ -100,6 +101,6 @@ function licenceSection(rows: { tenant: string; licensed: number; used: number }
     { label: t("common.tenant"), cell: (r) => r.tenant },
     { label: t("dash.licence.used"), cell: (r) => fmtNum(r.used), cls: "num" },
     { label: t("dash.licence.licensed"), cell: (r) => (r.licensed > 0 ? fmtNum(r.licensed) : t("dash.licence.unlimited")), cls: "num" },
-    { label: t("dash.licence.share"), cell: (r) => meter(t("dash.licence.meter", { used: r.used, licensed: r.licensed || "∞" }), r.used, r.licensed) },
+    { label: t("dash.licence.share"), cell: (r) => (r.licensed > 0 ? meter(t("dash.licence.meter", { used: r.used, licensed: r.licensed }), r.used, r.licensed) : "—") },
   ], rows));
 }
