@@ -373,7 +373,16 @@ try {
     await shot("operator-dashboard");
     await visit("/quarantine?status=any");
     await page.locator("tbody tr", { hasText: S.betaSubject }).waitFor();
+    check((await page.locator("tbody tr", { hasText: S.userSubject }).count()) === 1, "all tenants: tenant A's message too");
     await shot("operator-quarantine");
+    await page.locator("#tenant-select").selectOption(S.tenantB);
+    await page.waitForURL(new RegExp(`tenant=${S.tenantB}`));
+    await page.locator("tbody tr", { hasText: S.userSubject }).waitFor({ state: "detached" });
+    check((await page.locator("tbody tr", { hasText: S.betaSubject }).count()) === 1, "tenant B chosen: its message");
+    await page.locator("nav.side a", { hasText: "Policies and rules" }).click();
+    await page.waitForURL(new RegExp(`/t/${S.tenantB}/policies$`));
+    await page.locator("main h1", { hasText: "Policies and rules" }).waitFor();
+    check((await page.locator("main .error-box").count()) === 0, "the operator may open tenant B's policies");
   });
 } finally {
   facts.console_errors = consoleErrors.filter((e) => !/the server responded with a status of (401|403|404)/.test(e));

@@ -42,7 +42,8 @@ export function homePath(s: Session): string {
 }
 
 function tenantOf(r: Route, params: Record<string, string>): string {
-  return params["tenant"] ?? r.query.get("tenant") ?? (session?.role === "operator" ? chosenTenant : session?.tenant ?? "");
+  // Operators: the tenant of the path or ?tenant= ("" = all tenants); others: their own.
+  return params["tenant"] ?? r.query.get("tenant") ?? (session?.role === "operator" ? "" : session?.tenant ?? "");
 }
 
 async function loadSession(): Promise<void> {
@@ -57,7 +58,7 @@ async function loadSession(): Promise<void> {
         tenants = [];
       }
       const saved = sessionStorage.getItem("mm.tenant") ?? "";
-      chosenTenant = tenants.includes(saved) ? saved : tenants[0] ?? "";
+      chosenTenant = tenants.includes(saved) ? saved : "";
     } else {
       tenants = [session.tenant];
       chosenTenant = session.tenant;
@@ -78,13 +79,17 @@ function header(s: Session, r: Route, routeTenant: string): HTMLElement {
   const right = h("div", { class: "header-tools" },
     h("label", { for: "lang-select", class: "inline-label" }, t("header.language")), langSel);
   if (s.role === "operator" && tenants.length > 0) {
-    const ts = select("tenant", tenants.map((x) => [x, x]), routeTenant || chosenTenant);
+    const onTenantPage = /^\/t\/[^/]+\//.test(r.path);
+    const opts: [string, string][] = tenants.map((x) => [x, x]);
+    if (!onTenantPage) opts.unshift(["", t("header.allTenants")]);
+    const ts = select("tenant", opts, routeTenant);
     ts.id = "tenant-select";
     ts.addEventListener("change", () => {
       chosenTenant = ts.value;
       sessionStorage.setItem("mm.tenant", chosenTenant);
       const m = /^\/t\/[^/]+\/(.+)$/.exec(r.path);
-      navigate(m ? `/t/${encodeURIComponent(chosenTenant)}/${m[1]}` : r.path);
+      if (m) navigate(`/t/${encodeURIComponent(chosenTenant)}/${m[1]}`);
+      else navigate(chosenTenant ? `${r.path}?tenant=${encodeURIComponent(chosenTenant)}` : r.path);
     });
     right.prepend(h("label", { for: "tenant-select", class: "inline-label" }, t("header.tenant")), ts);
   } else if (s.tenant) {
@@ -108,8 +113,10 @@ function header(s: Session, r: Route, routeTenant: string): HTMLElement {
 
 function nav(s: Session, path: string, tenant: string): HTMLElement {
   const items = NAV.filter((n) => n.roles.includes(s.role)).map((n) => {
-    const href = n.path(tenant || chosenTenant);
-    const active = path === href || (n.needsTenant && path.endsWith(href.slice(href.lastIndexOf("/"))) && path.startsWith("/t/"));
+    let href = n.path(tenant || chosenTenant || tenants[0] || "");
+    if (!n.needsTenant && s.role === "operator" && tenant && n.key !== "nav.settings" && n.key !== "nav.cookies")
+      href += `?tenant=${encodeURIComponent(tenant)}`;
+    const active = path === href.split("?")[0] || (n.needsTenant && path.endsWith(href.slice(href.lastIndexOf("/"))) && path.startsWith("/t/"));
     return h("li", null, h("a", { href, "data-link": true, "aria-current": active ? "page" : null }, t(n.key)));
   });
   return h("nav", { "aria-label": t("nav.label"), class: "side" }, h("ul", null, items));

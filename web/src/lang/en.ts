@@ -20,6 +20,7 @@ export const en = {
 
   "header.language": "Language",
   "header.tenant": "Tenant",
+  "header.allTenants": "All tenants",
   "header.logout": "Log out",
   "footer.tz": "Times are shown in your time zone ({tz}).",
 

@@ -22,6 +22,7 @@ export const ja: Record<keyof typeof en, string> = {
 
   "header.language": "言語",
   "header.tenant": "テナント",
+  "header.allTenants": "すべてのテナント",
   "header.logout": "ログアウト",
   "footer.tz": "日時はお使いのタイムゾーン ({tz}) で表示しています。",
 

@@ -12,13 +12,13 @@ export async function auditPage(ctx: PageCtx, h1: HTMLElement): Promise<void> {
   const isOp = ctx.session.role === "operator";
   const form = h("form", { class: "search", role: "search", "aria-label": t("audit.search") },
     field(t("audit.actor"), input("actor", q.get("actor") ?? "")),
-    isOp ? field(t("common.tenant"), input("tenant", q.get("tenant") ?? "")) : null,
     field(t("track.since"), input("since", q.get("since") ?? "", "date")),
     field(t("track.until"), input("until", q.get("until") ?? "", "date")),
     h("div", { class: "field actions" }, h("button", { type: "submit", class: "primary" }, t("common.search"))));
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const p = new URLSearchParams();
+    if (q.get("tenant")) p.set("tenant", q.get("tenant") ?? "");
     for (const [k, v] of Object.entries(formValues(form))) if (v) p.set(k, v);
     navigate(`/audit?${p.toString()}`);
   });

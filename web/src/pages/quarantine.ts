@@ -13,7 +13,6 @@ export async function quarantinePage(ctx: PageCtx, h1: HTMLElement): Promise<voi
   const isUser = ctx.session.role === "user";
   const isOp = ctx.session.role === "operator";
   const form = h("form", { class: "search", role: "search", "aria-label": t("q.search") },
-    isOp ? field(t("common.tenant"), input("tenant", q.get("tenant") ?? "")) : null,
     field(t("q.sender"), input("sender", q.get("sender") ?? "")),
     isUser ? null : field(t("q.recipient"), input("recipient", q.get("recipient") ?? "")),
     field(t("q.subject"), input("subject", q.get("subject") ?? "")),
@@ -26,6 +25,7 @@ export async function quarantinePage(ctx: PageCtx, h1: HTMLElement): Promise<voi
     e.preventDefault();
     const v = formValues(form);
     const p = new URLSearchParams();
+    if (q.get("tenant")) p.set("tenant", q.get("tenant") ?? "");
     for (const [k, x] of Object.entries(v)) if (x) p.set(k, x);
     navigate(`/quarantine?${p.toString()}`);
   });
@@ -35,7 +35,6 @@ export async function quarantinePage(ctx: PageCtx, h1: HTMLElement): Promise<voi
     const v = q.get(k);
     if (v) query[k] = v;
   }
-  if (!isOp && ctx.session.role !== "user" && q.get("tenant")) query["tenant"] = q.get("tenant") ?? "";
   const items = await list<QItem>("/quarantine", query);
 
   const selected = new Set<string>();

@@ -13,7 +13,6 @@ export async function trackingPage(ctx: PageCtx, h1: HTMLElement): Promise<void>
   const q = ctx.query;
   const isOp = ctx.session.role === "operator";
   const form = h("form", { class: "search", role: "search", "aria-label": t("track.search") },
-    isOp ? field(t("common.tenant"), input("tenant", q.get("tenant") ?? "")) : null,
     field(t("q.sender"), input("sender", q.get("sender") ?? "")),
     field(t("q.recipient"), input("recipient", q.get("recipient") ?? "")),
     field(t("q.subject"), input("subject", q.get("subject") ?? "")),
@@ -28,6 +27,7 @@ export async function trackingPage(ctx: PageCtx, h1: HTMLElement): Promise<void>
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const p = new URLSearchParams();
+    if (q.get("tenant")) p.set("tenant", q.get("tenant") ?? "");
     for (const [k, v] of Object.entries(formValues(form))) if (v) p.set(k, v);
     p.set("run", "1");
     navigate(`/tracking?${p.toString()}`);
