@@ -84,7 +84,7 @@ export const en = {
   "login.totp.invalid": "The authentication code is wrong.",
   "login.submit": "Sign in",
   "login.missing": "Enter your user name and password.",
-  "login.failed": "Sign-in failed: wrong user name or password",
+  "login.failed": "Sign-in failed",
   "login.locked": "Too many failed attempts; try again later",
 
   "dash.range": "Period",

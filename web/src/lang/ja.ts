@@ -86,7 +86,7 @@ export const ja: Record<keyof typeof en, string> = {
   "login.totp.invalid": "認証コードが正しくありません。",
   "login.submit": "ログイン",
   "login.missing": "ユーザー名とパスワードを入力してください。",
-  "login.failed": "ログインに失敗しました: ユーザー名またはパスワードが違います",
+  "login.failed": "ログインに失敗しました (ユーザー名とパスワードを確認してください)",
   "login.locked": "失敗が続いたため一時的にロックされています。しばらくしてからお試しください",
 
   "dash.range": "期間",

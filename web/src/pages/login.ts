@@ -41,10 +41,10 @@ export function loginPage(main: HTMLElement, done: () => Promise<void>, relang: 
         err.textContent = `${t("login.totp.invalid")} ${e2.message}`;
         code.select();
       } else if (e2.status === 401) {
-        err.textContent = `${t("login.failed")} (${e2.message})`;
+        err.textContent = `${t("login.failed")}: ${e2.message}`;
         password.select();
       } else if (e2.status === 429) {
-        err.textContent = `${t("login.locked")} (${e2.message})`;
+        err.textContent = `${t("login.locked")}: ${e2.message}`;
       } else {
         err.textContent = `${t("error.generic")}: ${e2.message}`;
       }
