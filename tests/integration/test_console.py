@@ -39,7 +39,7 @@ SCENARIO = {
     "subject": "console-release-me", "userSubject": "console-bob-keeps",
     "otherSubject": "console-carol-only", "betaSubject": "console-beta-secret",
     "bodyMarker": "Hello from the console test", "htmlMarker": "<b>not bold</b>",
-    "symbol": SYMBOL, "approve": "friend@partner.example",
+    "symbol": SYMBOL, "approve": "friend@partner.example", "bulkSubjects": ["console-bulk-one", "console-bulk-two"],
 }
 
 
@@ -90,15 +90,16 @@ class ConsoleTest(unittest.TestCase):
         gw.start()
         wait_until(lambda: api_call(gw.api_port, "GET", "/api/v1/openapi.json")[0] == 200, 20, what="the API to listen")
         for subject, rcpt in ((SCENARIO["subject"], "bob@acme.example"), (SCENARIO["userSubject"], "bob@acme.example"),
-                              (SCENARIO["otherSubject"], "carol@acme.example"), (SCENARIO["betaSubject"], "zed@beta.example")):
+                              (SCENARIO["otherSubject"], "carol@acme.example"), (SCENARIO["betaSubject"], "zed@beta.example"),
+                              *((subj, "carol@acme.example") for subj in SCENARIO["bulkSubjects"])):
             body = f"{SPAM}\r\n{SCENARIO['bodyMarker']}\r\n{SCENARIO['htmlMarker']}\r\n"
             with gw.smtp() as s:
                 s.sendmail("spammer@sender.example", [rcpt], harness.message(subject=subject, to=rcpt, body=body))
         status, body, cookies = api_call(gw.api_port, "POST", "/api/v1/login", {"name": "root", "password": PASSWORD})
         assert status == 200, body
         cls.root_cookie = [c for c in cookies if c.startswith("mm_session=")][0].split(";")[0]
-        wait_until(lambda: api_call(gw.api_port, "GET", "/api/v1/quarantine?limit=50", cookie=cls.root_cookie)[1]["total"] == 4,
-                   20, what="four messages in quarantine")
+        wait_until(lambda: api_call(gw.api_port, "GET", "/api/v1/quarantine?limit=50", cookie=cls.root_cookie)[1]["total"] == 6,
+                   20, what="six messages in quarantine")
 
     @classmethod
     def tearDownClass(cls):
@@ -142,10 +143,16 @@ class ConsoleTest(unittest.TestCase):
         self.assertIn(("allow", SCENARIO["approve"], ""), [(e["kind"], e["pattern"], e["owner"]) for e in senders["items"]])
         # The symbols the browser showed are the scan's.
         self.assertIn(SYMBOL, report["facts"]["tracking_symbols"])
-        # The dashboard counted tenant A's three messages (when the server has the stats endpoint).
+        # The dashboard counted tenant A's five messages (when the server has the stats endpoint).
         total = report["facts"].get("dashboard_total")
         if total is not None:
-            self.assertEqual(total, 3, report["facts"])
+            self.assertEqual(total, 5, report["facts"])
+        # The two messages deleted at once in the browser are deleted, the others held.
+        items = api_call(self.gw.api_port, "GET", "/api/v1/quarantine?status=any&limit=50", cookie=self.root_cookie)[1]["items"]
+        status = {i["subject"]: i["status"] for i in items}
+        self.assertEqual([status[s] for s in SCENARIO["bulkSubjects"]], ["deleted", "deleted"], status)
+        self.assertEqual(status[SCENARIO["userSubject"]], "held")
+        self.assertEqual(status[SCENARIO["subject"]], "released")
         # TOTP: enrolled in the browser and used at login, when the server has it.
         session = api_call(self.gw.api_port, "GET", "/api/v1/session", cookie=self.root_cookie)[1]
         if "totp" in session:
