@@ -356,6 +356,11 @@ try {
     await page.locator("main h1", { hasText: "Approved and blocked senders" }).waitFor();
     await page.locator("main .loading").waitFor({ state: "detached" }).catch(() => {});
     check((await page.locator(`tr[data-pattern="${S.approve}"]`).count()) === 0, "the tenant-wide entry is not the user's");
+    const f = page.locator("#sender-form");
+    await f.getByLabel("List").selectOption("block");
+    await f.getByLabel("Address or domain").fill(S.userBlock);
+    await f.getByRole("button", { name: "Add" }).click();
+    await page.locator(`tr[data-pattern="${S.userBlock}"]`, { hasText: "bob@acme.example" }).waitFor();
     await shot("enduser-senders");
     await page.goto(`${BASE}/audit`);
     await page.locator("main .error-box").waitFor();

@@ -40,6 +40,7 @@ SCENARIO = {
     "otherSubject": "console-carol-only", "betaSubject": "console-beta-secret",
     "bodyMarker": "Hello from the console test", "htmlMarker": "<b>not bold</b>",
     "symbol": SYMBOL, "approve": "friend@partner.example", "bulkSubjects": ["console-bulk-one", "console-bulk-two"],
+    "userBlock": "pest@nuisance.example",
 }
 
 
@@ -140,7 +141,10 @@ class ConsoleTest(unittest.TestCase):
         # The approved sender added in the browser is in tenant A's list.
         status, senders, _ = api_call(self.gw.api_port, "GET", "/api/v1/tenants/acme/senders", cookie=self.root_cookie)
         self.assertEqual(status, 200)
-        self.assertIn(("allow", SCENARIO["approve"], ""), [(e["kind"], e["pattern"], e["owner"]) for e in senders["items"]])
+        entries = [(e["kind"], e["pattern"], e["owner"]) for e in senders["items"]]
+        self.assertIn(("allow", SCENARIO["approve"], ""), entries)
+        # ... and the end user's own block entry is his alone.
+        self.assertIn(("block", SCENARIO["userBlock"], "bob@acme.example"), entries)
         # The symbols the browser showed are the scan's.
         self.assertIn(SYMBOL, report["facts"]["tracking_symbols"])
         # The dashboard counted tenant A's five messages (when the server has the stats endpoint).
