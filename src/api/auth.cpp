@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include "api/totp.h"
+
 #include <algorithm>
 
 namespace mm::api {
@@ -101,7 +103,7 @@ Credentials::Credentials(store::Store& st, tenancy::TenancyService& t, AuthOptio
     : st_(st), tenancy_(t), o_(o), limiter_(o.limits) {}
 
 bool Credentials::login(const std::string& name_in, const std::string& password, const std::string& ip, int64_t now,
-                        Login* out, AuthError* err) {
+                        Login* out, AuthError* err, const std::string& totp_code) {
   std::string name = name_in;
   std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (auto wait = limiter_.blocked_for(name, ip, now); wait > 0) {
@@ -122,6 +124,15 @@ bool Credentials::login(const std::string& name_in, const std::string& password,
     *err = fail(401, "unauthorized", "invalid user name or password");
     return false;
   }
+  if (auto* api = st_.api()) {
+    if (auto t = api->totp(name); t && t->enabled) {
+      if (totp_code.empty()) {
+        *err = fail(401, "totp_required", "this user needs a TOTP code (totp_code)");
+        return false;
+      }
+      if (!totp_check(name, t->secret, totp_code, ip, now, err)) return false;
+    }
+  }
   limiter_.success(name);
   Login l;
   l.token = random_token();
@@ -137,6 +148,99 @@ bool Credentials::login(const std::string& name_in, const std::string& password,
     return false;
   }
   *out = std::move(l);
+  return true;
+}
+
+bool Credentials::totp_check(const std::string& user, const std::string& secret, const std::string& code,
+                             const std::string& ip, int64_t now, AuthError* err) {
+  if (auto wait = limiter_.blocked_for(user, ip, now); wait > 0) {
+    *err = fail(429, "rate_limited", "too many failed logins; try again in " + std::to_string(wait) + " s");
+    return false;
+  }
+  auto step = totp_match(secret, code, now);
+  if (step && st_.api()->use_totp_step(user, *step)) return true;
+  if (limiter_.failure(user, ip, now)) {
+    store::SecurityEvent ev;
+    ev.ts = now;
+    ev.kind = "login_lockout";
+    if (auto u = st_.tenancy().find_user(user)) ev.tenant = u->tenant;
+    ev.detail = "failed TOTP codes for '" + user + "' from " + ip + "; locked for " + std::to_string(o_.limits.lockout_s) + " s";
+    (void)st_.tenancy().add_security_event(ev);
+  }
+  *err = fail(401, "totp_invalid", step ? "this TOTP code was already used; wait for the next one" : "wrong TOTP code");
+  return false;
+}
+
+bool Credentials::totp_enabled(const std::string& user) {
+  auto t = st_.api() ? st_.api()->totp(user) : std::nullopt;
+  return t && t->enabled;
+}
+
+bool Credentials::totp_begin(const Caller& c, std::string* secret, std::string* uri, AuthError* err) {
+  if (!c.cookie) {
+    *err = fail(403, "forbidden", "permission denied: TOTP is set up from a console session, not with a token");
+    return false;
+  }
+  auto t = st_.api()->totp(c.user);
+  if (!t) {
+    *err = fail(404, "not_found", "user '" + c.user + "' does not exist");
+    return false;
+  }
+  if (t->enabled) {
+    *err = fail(409, "conflict", "TOTP is already on; disable it first");
+    return false;
+  }
+  auto s = new_totp_secret();
+  if (s.empty()) {
+    *err = fail(500, "internal", "no randomness");
+    return false;
+  }
+  if (auto st = st_.api()->set_totp(c.user, s, false); !st) {
+    *err = fail(500, "internal", st.message());
+    return false;
+  }
+  *secret = s;
+  *uri = otpauth_uri(c.user, s);
+  return true;
+}
+
+bool Credentials::totp_confirm(const Caller& c, const std::string& code, const std::string& ip, int64_t now,
+                               AuthError* err) {
+  if (!c.cookie) {
+    *err = fail(403, "forbidden", "permission denied: TOTP is set up from a console session, not with a token");
+    return false;
+  }
+  auto t = st_.api()->totp(c.user);
+  if (!t || t->secret.empty() || t->enabled) {
+    *err = fail(409, "conflict", t && t->enabled ? "TOTP is already on" : "start with POST /api/v1/session/totp");
+    return false;
+  }
+  if (!totp_check(c.user, t->secret, code, ip, now, err)) return false;
+  if (auto st = st_.api()->set_totp(c.user, t->secret, true); !st) {
+    *err = fail(500, "internal", st.message());
+    return false;
+  }
+  limiter_.success(c.user);
+  return true;
+}
+
+bool Credentials::totp_disable(const Caller& c, const std::string& code, const std::string& ip, int64_t now,
+                               AuthError* err) {
+  if (!c.cookie) {
+    *err = fail(403, "forbidden", "permission denied: TOTP is changed from a console session, not with a token");
+    return false;
+  }
+  auto t = st_.api()->totp(c.user);
+  if (!t || !t->enabled) {
+    *err = fail(409, "conflict", "TOTP is not on");
+    return false;
+  }
+  if (!totp_check(c.user, t->secret, code, ip, now, err)) return false;
+  if (auto st = st_.api()->set_totp(c.user, "", false); !st) {
+    *err = fail(500, "internal", st.message());
+    return false;
+  }
+  limiter_.success(c.user);
   return true;
 }
 

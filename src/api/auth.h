@@ -92,9 +92,11 @@ struct AuthOptions {
 class Credentials {
  public:
   Credentials(store::Store&, tenancy::TenancyService&, AuthOptions = {});
-  // On failure: 429 rate_limited (with the wait in the message) or 401 unauthorized.
+  // On failure: 429 rate_limited (with the wait in the message) or 401 unauthorized; for a user
+  // with TOTP on, 401 totp_required without a code and 401 totp_invalid (a failed login) with a
+  // wrong or already used one.
   bool login(const std::string& name, const std::string& password, const std::string& ip, int64_t now, Login* out,
-             AuthError* err);
+             AuthError* err, const std::string& totp_code = "");
   void logout(const Caller&, int64_t now);
   // From "Authorization: Bearer T" (preferred) or the session cookie.
   bool identify(const std::string& authorization, const std::string& cookie_header, int64_t now, Caller* out,
@@ -107,10 +109,21 @@ class Credentials {
   std::vector<store::Credential> tokens(const Caller&);
   bool revoke_token(const Caller&, int64_t id, int64_t now, AuthError* err);
 
+  // TOTP of the caller's own user (console sessions only). begin: a new pending secret (409 when
+  // TOTP is on); confirm: turns it on with a first code; disable: turns it off with a current code.
+  // Wrong codes count as failed logins (lockout), and an accepted step is never accepted again.
+  bool totp_begin(const Caller&, std::string* secret, std::string* uri, AuthError* err);
+  bool totp_confirm(const Caller&, const std::string& code, const std::string& ip, int64_t now, AuthError* err);
+  bool totp_disable(const Caller&, const std::string& code, const std::string& ip, int64_t now, AuthError* err);
+  bool totp_enabled(const std::string& user);
+
   static constexpr const char* kSessionCookie = "mm_session";
 
  private:
   bool scope_of(const std::string& user, Caller* out, AuthError* err);
+  // Checks a code against the secret (pending or on) and uses its step; a failure is counted.
+  bool totp_check(const std::string& user, const std::string& secret, const std::string& code, const std::string& ip,
+                  int64_t now, AuthError* err);
   store::Store& st_;
   tenancy::TenancyService& tenancy_;
   AuthOptions o_;

@@ -294,6 +294,12 @@ struct Api::Impl {
   }
 
   store::Store& st() { return *d.store; }
+  // A user with whether TOTP is on.
+  json user_j(const store::User& u) {
+    auto j = to_j(u);
+    j["totp"] = creds.totp_enabled(u.name);
+    return j;
+  }
   tenancy::TenancyService& ten() { return *d.tenancy; }
 
   void install();
@@ -313,7 +319,8 @@ void Api::Impl::install() {
     Login l;
     AuthError e;
     auto name = c.str("name", true), password = c.str("password", true);
-    if (!creds.login(name, password, c.req.client_ip, c.now, &l, &e)) raise(e.status, e.code, e.message);
+    if (!creds.login(name, password, c.req.client_ip, c.now, &l, &e, c.str("totp_code")))
+      raise(e.status, e.code, e.message, e.code.rfind("totp", 0) == 0 ? "totp_code" : "");
     auto r = ok({{"user", lower(name)}, {"role", tenancy::to_string(l.scope.role)}, {"tenant", l.scope.tenant},
                  {"csrf_token", l.csrf}, {"expires_at", l.expires_at}});
     auto max_age = std::to_string(l.expires_at - c.now);
@@ -333,11 +340,37 @@ void Api::Impl::install() {
     return r;
   }, true);
 
-  on("GET", "/api/v1/session", [](Ctx& c) {
+  on("GET", "/api/v1/session", [this](Ctx& c) {
     return ok({{"user", c.caller.user}, {"role", tenancy::to_string(c.scope().role)}, {"tenant", c.scope().tenant},
                {"addresses", c.scope().addresses}, {"write", c.caller.write},
-               {"csrf_token", c.caller.cookie ? json(c.caller.csrf) : json(nullptr)}});
+               {"csrf_token", c.caller.cookie ? json(c.caller.csrf) : json(nullptr)},
+               {"totp", creds.totp_enabled(c.caller.user)}});
   });
+
+  // TOTP second factor of the caller's own user. The secret is answered once, at enrolment, and
+  // never written to the audit log.
+  on("POST", "/api/v1/session/totp", [this](Ctx& c) {
+    std::string secret, uri;
+    AuthError e;
+    if (!creds.totp_begin(c.caller, &secret, &uri, &e)) raise(e.status, e.code, e.message);
+    c.after = {{"totp", "enrolment started"}};
+    c.after_set = true;
+    return ok({{"secret", secret}, {"otpauth_uri", uri}, {"totp", false}});
+  }, true);
+  on("POST", "/api/v1/session/totp/confirm", [this](Ctx& c) {
+    AuthError e;
+    if (!creds.totp_confirm(c.caller, c.str("code", true), c.req.client_ip, c.now, &e))
+      raise(e.status, e.code, e.message, "code");
+    c.before = {{"totp", false}};
+    return ok({{"totp", true}});
+  }, true);
+  on("POST", "/api/v1/session/totp/disable", [this](Ctx& c) {
+    AuthError e;
+    if (!creds.totp_disable(c.caller, c.str("code", true), c.req.client_ip, c.now, &e))
+      raise(e.status, e.code, e.message, "code");
+    c.before = {{"totp", true}};
+    return ok({{"totp", false}});
+  }, true);
 
   on("GET", "/api/v1/tokens", [this](Ctx& c) { return page(c, array_of(creds.tokens(c.caller)), {}); });
   on("POST", "/api/v1/tokens", [this](Ctx& c) {
@@ -524,7 +557,9 @@ void Api::Impl::install() {
 
   // ----- console users -----
   on("GET", "/api/v1/users", [this](Ctx& c) {
-    return page(c, array_of(take(ten().users(c.scope(), c.req.param("tenant")))), {"tenant"});
+    json items = json::array();
+    for (auto& u : take(ten().users(c.scope(), c.req.param("tenant")))) items.push_back(user_j(u));
+    return page(c, items, {"tenant"});
   });
   on("POST", "/api/v1/users", [this](Ctx& c) {
     auto u = take(ten().create_user(c.scope(), c.str("name", true), c.str("role", true), c.str("tenant"),
@@ -540,8 +575,11 @@ void Api::Impl::install() {
     if (!c.body.is_object()) raise(400, "invalid", "a JSON object is required");
     for (auto& [k, v] : c.body.items()) {
       (void)v;
-      if (k != "disabled" && k != "password") raise(400, "invalid", "unknown field '" + k + "'", k);
+      if (k != "disabled" && k != "password" && k != "totp") raise(400, "invalid", "unknown field '" + k + "'", k);
     }
+    int totp = c.tri("totp");
+    if (totp == 1) raise(400, "invalid", "TOTP is turned on by the user (POST /api/v1/session/totp)", "totp");
+    if (totp == 0) check(ten().reset_totp(c.scope(), name));
     if (int dis = c.tri("disabled"); dis != -1) check(ten().disable_user(c.scope(), name, dis == 1));
     if (auto pw = c.str("password"); !pw.empty()) check(ten().reset_password(c.scope(), name, pw));
     auto after = st().tenancy().find_user(name);
@@ -550,9 +588,9 @@ void Api::Impl::install() {
       c.before = to_j(*before);
       c.audit_tenant = before->tenant;
     }
-    c.after = to_j(*after);
+    c.after = user_j(*after);
     c.after_set = true;
-    return ok(to_j(*after));
+    return ok(user_j(*after));
   }, true);
 
   // ----- policies and content rules -----

@@ -184,6 +184,9 @@ int main(int argc, char** argv) {
   auto* ureset = user->add_subcommand("reset-password", "Set a new password (stdin) and revoke all sessions and tokens");
   ureset->add_option("name", ta.user, "Login name")->required();
   ureset->callback(scoped([&] { return mm::cli::user_reset(cfg, ta); }));
+  auto* utotp = user->add_subcommand("totp-reset", "Turn a user's TOTP second factor off (a lost authenticator)");
+  utotp->add_option("name", ta.user, "Login name")->required();
+  utotp->callback(scoped([&] { return mm::cli::user_totp_reset(cfg, ta); }));
 
   // policy and sender lists
   auto* pol = app.add_subcommand("policy", "Per-tenant, per-domain and per-account actions for each verdict class");

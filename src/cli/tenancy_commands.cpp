@@ -299,6 +299,14 @@ int user_reset(const config::Config& c, const TenancyArgs& a) {
   return 0;
 }
 
+int user_totp_reset(const config::Config& c, const TenancyArgs& a) {
+  auto ctx = open(c, a);
+  if (!ctx) return 1;
+  if (auto st = tenancy::TenancyService(*ctx->st).reset_totp(ctx->scope, a.user); !st) return fail(st.message());
+  std::printf("TOTP of %s is off; it logs in with its password until it sets TOTP up again\n", a.user.c_str());
+  return 0;
+}
+
 namespace {
 std::pair<std::string, std::string> level_of(const TenancyArgs& a) {
   if (!a.account.empty()) return {"account", a.account};

@@ -47,6 +47,7 @@ int user_add(const config::Config&, const TenancyArgs&);
 int user_list(const config::Config&, const TenancyArgs&);
 int user_disable(const config::Config&, const TenancyArgs&, bool disabled);
 int user_reset(const config::Config&, const TenancyArgs&);
+int user_totp_reset(const config::Config&, const TenancyArgs&);
 
 int policy_set(const config::Config&, const TenancyArgs&);
 int policy_remove(const config::Config&, const TenancyArgs&);

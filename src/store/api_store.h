@@ -62,6 +62,14 @@ struct MailStats {
   std::vector<StatsCount> top_blocked_senders, top_blocked_ips;  // rejected or quarantined messages
 };
 
+// A console user's TOTP second factor (RFC 6238). The secret is kept as its base32 text; it is
+// pending (enabled false) from enrolment until the first code confirms it.
+struct TotpState {
+  std::string secret;      // "" = none
+  bool enabled = false;
+  int64_t last_step = 0;   // the newest time step a code was accepted for (never accepted again)
+};
+
 class ApiStore {
  public:
   virtual ~ApiStore() = default;
@@ -79,6 +87,12 @@ class ApiStore {
   virtual Status add_audit(const AuditEntry&) = 0;
   virtual std::vector<AuditEntry> audit(const AuditQuery&) = 0;  // newest first
   virtual MailStats mail_stats(const StatsQuery&) = 0;
+  // nullopt: no such user.
+  virtual std::optional<TotpState> totp(const std::string& user) = 0;
+  // Replaces the secret and state (secret "" and false = off); last_step is kept.
+  virtual Status set_totp(const std::string& user, const std::string& secret, bool enabled) = 0;
+  // Records step as used when it is newer than the last used one; false (nothing changed) when not.
+  virtual bool use_totp_step(const std::string& user, int64_t step) = 0;
 };
 
 }  // namespace mm::store

@@ -286,6 +286,11 @@ CREATE INDEX summaries_stats ON message_summaries (ts_us, verdict, action);
 CREATE INDEX tracking_refused ON tracking_events (ts_us, tenant) WHERE event = 'refused';
 CREATE INDEX tracking_refused_tenant ON tracking_events (tenant, ts_us) WHERE event = 'refused';
 )sql"},
+    {13, "TOTP second factor of console users", R"sql(
+ALTER TABLE users ADD COLUMN totp_secret VARCHAR(64) NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN totp_enabled BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE users ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0;
+)sql"},
 };
 
 }  // namespace

@@ -180,6 +180,39 @@ class SqliteApi final : public ApiStore {
     return out;
   }
 
+  std::optional<TotpState> totp(const std::string& user) override {
+    std::optional<TotpState> out;
+    (void)read([&] {
+      auto s = db_.prepare("SELECT totp_secret, totp_enabled, totp_last_step FROM users WHERE name = ?");
+      s.bind(user);
+      if (s.next()) out = TotpState{s.text(0), s.i64(1) != 0, s.i64(2)};
+    });
+    return out;
+  }
+
+  Status set_totp(const std::string& user, const std::string& secret, bool enabled) override {
+    return write([&]() -> Status {
+      auto s = db_.prepare("SELECT id FROM users WHERE name = ?");
+      s.bind(user);
+      if (!s.next()) return Status::error("user '" + user + "' does not exist");
+      db_.prepare("UPDATE users SET totp_secret = ?, totp_enabled = ? WHERE name = ?").bind(secret, enabled, user).run();
+      return Status::ok();
+    });
+  }
+
+  bool use_totp_step(const std::string& user, int64_t step) override {
+    bool used = false;
+    (void)write([&]() -> Status {
+      auto s = db_.prepare("SELECT totp_last_step FROM users WHERE name = ?");
+      s.bind(user);
+      if (!s.next() || s.i64(0) >= step) return Status::ok();
+      db_.prepare("UPDATE users SET totp_last_step = ? WHERE name = ?").bind(step, user).run();
+      used = true;
+      return Status::ok();
+    });
+    return used;
+  }
+
  private:
   static int64_t now_() { return now_s(); }
   static Credential token(sql::Stmt& s) {

@@ -314,6 +314,19 @@ Status TenancyService::reset_password(const Scope& s, const std::string& name, c
   return r;
 }
 
+Status TenancyService::reset_totp(const Scope& s, const std::string& name) {
+  auto u = st_.tenancy().find_user(name);
+  if (!u) return Status::error("user '" + name + "' does not exist");
+  if (auto st = can_manage_user(s, *u); !st) return st;
+  if (!st_.api()) return Status::error("the store keeps no TOTP secrets");
+  auto r = st_.api()->set_totp(u->name, "", false);
+  if (r) {
+    log::warn("user.totp_reset", JsonLine().add("user", u->name).add("by", s.actor));
+    (void)st_.tenancy().add_security_event({0, 0, u->tenant, "totp_reset", u->name + " by " + s.actor});
+  }
+  return r;
+}
+
 Result<Scope> TenancyService::scope_for_user(const std::string& name) {
   auto u = st_.tenancy().find_user(name);
   if (!u) return Status::error("user '" + name + "' does not exist");

@@ -95,6 +95,8 @@ class TenancyService {
   Result<Scope> scope_for_user(const std::string& name);
 
   Result<std::vector<store::SecurityEvent>> security_events(const Scope&, const std::string& tenant, size_t limit);
+  // Turns the user's TOTP second factor off (a lost authenticator), by whoever may manage the user.
+  Status reset_totp(const Scope&, const std::string& name);
 
  private:
   Status can_manage_user(const Scope&, const store::User&);

@@ -1,6 +1,7 @@
 // Issue 7 API extensions: dashboard statistics, TOTP, connection control.
 #include <gtest/gtest.h>
 
+#include "api/totp.h"
 #include "api_fixture.h"
 
 namespace mm::api {
@@ -124,6 +125,166 @@ TEST_F(StatsTest, ScopedToTheCallersTenant) {
   get("root", "operator-password-1", "/api/v1/stats?bucket=week", 400);
   get("root", "operator-password-1", "/api/v1/stats?from=5&to=4", 400);
   get("root", "operator-password-1", "/api/v1/stats?from=0", 400);  // too many buckets
+}
+
+
+TEST(Totp, Rfc6238AppendixBAndRfc4226AppendixD) {
+  const std::string key = "12345678901234567890";
+  const std::pair<int64_t, const char*> b[] = {{59, "94287082"},         {1111111109, "07081804"}, {1111111111, "14050471"},
+                                               {1234567890, "89005924"}, {2000000000, "69279037"}, {20000000000, "65353130"}};
+  for (auto [t, code] : b) EXPECT_EQ(hotp(key, static_cast<uint64_t>(totp_step(t)), 8), code) << t;
+  const char* d[] = {"755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"};
+  for (uint64_t i = 0; i < 10; ++i) EXPECT_EQ(hotp(key, i), d[i]) << i;
+  EXPECT_EQ(hotp("", 1), "");
+}
+
+TEST(Totp, Base32AndMatchingWindow) {
+  const std::pair<const char*, const char*> v[] = {{"", ""},          {"f", "MY"},          {"fo", "MZXQ"},
+                                                   {"foo", "MZXW6"},  {"foob", "MZXW6YQ"},  {"fooba", "MZXW6YTB"},
+                                                   {"foobar", "MZXW6YTBOI"}};
+  for (auto [plain, enc] : v) {
+    EXPECT_EQ(base32_encode(plain), enc);
+    EXPECT_EQ(base32_decode(enc), std::string(plain));
+  }
+  EXPECT_EQ(base32_decode("mzxw 6ytb oi=="), std::string("foobar"));
+  EXPECT_FALSE(base32_decode("MZXW1"));
+  auto secret = new_totp_secret();
+  EXPECT_EQ(secret.size(), 32u);
+  EXPECT_NE(secret, new_totp_secret());
+  auto key = *base32_decode(secret);
+  const int64_t now = 1'700'000'015;  // step 56'666'667
+  for (int64_t d : {-1, 0, 1}) EXPECT_EQ(totp_match(secret, hotp(key, uint64_t(totp_step(now) + d)), now), totp_step(now) + d);
+  for (int64_t d : {-3, -2, 2, 3}) {
+    auto code = hotp(key, uint64_t(totp_step(now) + d));
+    bool near = false;  // a code of a far step may collide with a near one by chance
+    for (int64_t e : {-1, 0, 1}) near |= code == hotp(key, uint64_t(totp_step(now) + e));
+    if (!near) {
+      EXPECT_FALSE(totp_match(secret, code, now)) << d;
+    }
+  }
+  EXPECT_FALSE(totp_match(secret, "12345", now));
+  EXPECT_FALSE(totp_match(secret, "12345a", now));
+  EXPECT_EQ(otpauth_uri("a b@x", "ABC"), "otpauth://totp/mailmoat:a%20b@x?secret=ABC&issuer=mailmoat");
+}
+
+class TotpApiTest : public ApiTest {
+ protected:
+  std::string code(const std::string& secret, int64_t delta = 0) {
+    return hotp(*base32_decode(secret), static_cast<uint64_t>(totp_step(now) + delta));
+  }
+  Response try_login(const std::string& user, const std::string& pw, const std::string& totp = "") {
+    json b = {{"name", user}, {"password", pw}};
+    if (!totp.empty()) b["totp_code"] = totp;
+    return call("POST", "/api/v1/login", b.dump());
+  }
+  // Enrols alice; returns the secret.
+  std::string enrol() {
+    std::string csrf;
+    auto cookie = login("alice", "alice-password-12", &csrf);
+    std::map<std::string, std::string> h = {{"cookie", cookie}, {"x-csrf-token", csrf}};
+    auto r = call("POST", "/api/v1/session/totp", "", h);
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto j = json::parse(r.body);
+    std::string secret = j["secret"];
+    EXPECT_EQ(j["otpauth_uri"], "otpauth://totp/mailmoat:alice?secret=" + secret + "&issuer=mailmoat");
+    // Pending: login needs no code yet, a wrong confirmation is refused.
+    EXPECT_EQ(try_login("alice", "alice-password-12").status, 200);
+    auto bad = call("POST", "/api/v1/session/totp/confirm", json{{"code", code(secret, 5)}}.dump(), h);
+    EXPECT_EQ(bad.status, 401);
+    EXPECT_EQ(json::parse(bad.body)["error"]["code"], "totp_invalid");
+    auto okr = call("POST", "/api/v1/session/totp/confirm", json{{"code", code(secret)}}.dump(), h);
+    EXPECT_EQ(okr.status, 200) << okr.body;
+    EXPECT_EQ(json::parse(okr.body)["totp"], true);
+    EXPECT_EQ(json::parse(call("GET", "/api/v1/session", "", h).body)["totp"], true);
+    EXPECT_EQ(call("POST", "/api/v1/session/totp", "", h).status, 409);  // on: no second enrolment
+    return secret;
+  }
+};
+
+TEST_F(TotpApiTest, LoginNeedsAFreshCodeOnce) {
+  auto secret = enrol();
+  now += 30;  // the confirmation used the previous step
+  auto r = try_login("alice", "alice-password-12");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "totp_required");
+  r = try_login("alice", "wrong-password-xx", code(secret));
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "unauthorized");
+  r = try_login("alice", "alice-password-12", "000000" == code(secret) ? "111111" : "000000");
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "totp_invalid");
+  auto c = code(secret);
+  EXPECT_EQ(try_login("alice", "alice-password-12", c).status, 200);
+  r = try_login("alice", "alice-password-12", c);  // replay of the same step
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "totp_invalid");
+  EXPECT_EQ(try_login("alice", "alice-password-12", code(secret, -1)).status, 401);  // older than the used one
+  EXPECT_EQ(try_login("alice", "alice-password-12", code(secret, 1)).status, 200);  // next step, clock drift
+  now += 90;
+  EXPECT_EQ(try_login("alice", "alice-password-12", code(secret)).status, 200);
+  // Other users are unaffected.
+  EXPECT_EQ(try_login("bob", "bob-password-1234").status, 200);
+}
+
+TEST_F(TotpApiTest, WrongCodesLockTheUserOut) {
+  auto secret = enrol();  // the confirmation cleared its wrong try
+  now += 30;
+  std::string wrong = code(secret) == "000000" ? "111111" : "000000";
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(try_login("alice", "alice-password-12", wrong).status, 401) << i;
+  auto r = try_login("alice", "alice-password-12", code(secret));
+  EXPECT_EQ(r.status, 429) << r.body;
+  auto ev = ten->security_events(tenancy::Scope::operator_scope(), "acme", 10);
+  ASSERT_TRUE(ev);
+  ASSERT_FALSE(ev->empty());
+  EXPECT_EQ(ev->front().kind, "login_lockout");
+}
+
+TEST_F(TotpApiTest, DisableResetAndNoSecretInTheAuditLog) {
+  auto secret = enrol();
+  now += 30;
+  std::string csrf;
+  auto cookie = login("root", "operator-password-1", &csrf);
+  std::map<std::string, std::string> root = {{"cookie", cookie}, {"x-csrf-token", csrf}};
+  auto bob_cookie = login("bob", "bob-password-1234", &csrf);
+  std::map<std::string, std::string> bob = {{"cookie", bob_cookie}, {"x-csrf-token", csrf}};
+  EXPECT_EQ(call("PATCH", "/api/v1/users/alice", json{{"totp", false}}.dump(), bob).status, 403);
+  EXPECT_EQ(call("PATCH", "/api/v1/users/alice", json{{"totp", true}}.dump(), root).status, 400);
+  auto users = json::parse(call("GET", "/api/v1/users?name=alice", "", root).body);
+  EXPECT_EQ(users["items"][0]["totp"], true);
+  auto r = call("PATCH", "/api/v1/users/alice", json{{"totp", false}}.dump(), root);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["totp"], false);
+  EXPECT_EQ(try_login("alice", "alice-password-12").status, 200);
+
+  // Enrol again, then turn it off with a code of her own.
+  secret = enrol();
+  now += 30;
+  auto lr = try_login("alice", "alice-password-12", code(secret));
+  ASSERT_EQ(lr.status, 200);
+  std::string acookie;
+  for (auto [it, end] = lr.headers.equal_range("Set-Cookie"); it != end; ++it)
+    if (it->second.rfind("mm_session=", 0) == 0) acookie = it->second.substr(0, it->second.find(';'));
+  std::map<std::string, std::string> ah = {{"cookie", acookie}, {"x-csrf-token", json::parse(lr.body)["csrf_token"]}};
+  EXPECT_EQ(call("POST", "/api/v1/session/totp/disable", json{{"code", code(secret)}}.dump(), ah).status, 401);  // used
+  now += 30;
+  EXPECT_EQ(call("POST", "/api/v1/session/totp/disable", json{{"code", code(secret)}}.dump(), ah).status, 200);
+  EXPECT_EQ(call("POST", "/api/v1/session/totp/disable", json{{"code", code(secret)}}.dump(), ah).status, 409);
+  EXPECT_EQ(try_login("alice", "alice-password-12").status, 200);
+
+  for (auto& a : st->api()->audit({}))
+    EXPECT_EQ((a.before_json + a.after_json).find(secret), std::string::npos) << a.action;
+  auto ev = ten->security_events(tenancy::Scope::operator_scope(), "acme", 20);
+  bool reset = false;
+  for (auto& e : *ev) reset |= e.kind == "totp_reset";
+  EXPECT_TRUE(reset);
+}
+
+TEST_F(TotpApiTest, TokensCannotEnrol) {
+  std::string csrf;
+  auto cookie = login("alice", "alice-password-12", &csrf);
+  auto t = call("POST", "/api/v1/tokens", json{{"label", "ci"}, {"access", "write"}}.dump(),
+                {{"cookie", cookie}, {"x-csrf-token", csrf}});
+  ASSERT_EQ(t.status, 201) << t.body;
+  std::string bearer = "Bearer " + json::parse(t.body)["token"].get<std::string>();
+  EXPECT_EQ(call("POST", "/api/v1/session/totp", "", {{"authorization", bearer}}).status, 403);
 }
 
 }  // namespace
