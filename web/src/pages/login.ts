@@ -38,7 +38,7 @@ export function loginPage(main: HTMLElement, done: () => Promise<void>, relang: 
         err.textContent = t("login.totp.needed");
         code.focus();
       } else if (e2.code === "totp_invalid") {
-        err.textContent = `${t("login.totp.invalid")} ${e2.message}`;
+        err.textContent = t("login.totp.invalid");
         code.select();
       } else if (e2.status === 401) {
         err.textContent = `${t("login.failed")}: ${e2.message}`;
