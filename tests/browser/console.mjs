@@ -341,6 +341,23 @@ try {
     facts.tenant_b = results;
   });
 
+  await step("an auditor reads but has no change controls", async () => {
+    await logout();
+    await loggedIn(S.auditor);
+    await visit("/quarantine");
+    await page.locator("tbody tr", { hasText: S.userSubject }).waitFor();
+    check((await page.getByRole("button", { name: /^Release/ }).count()) === 0, "no release buttons");
+    check((await page.locator("#bulk-delete").count()) === 0, "no bulk actions");
+    await page.locator("tbody tr", { hasText: S.userSubject }).getByRole("button", { name: /^Preview/ }).click();
+    await page.locator("#preview-text").waitFor();
+    await visit(`/t/${S.tenantA}/senders`);
+    check((await page.locator("#sender-form").count()) === 0, "no sender form");
+    await visit(`/t/${S.tenantA}/policies`);
+    check((await page.getByRole("button", { name: "Save content rules" }).count()) === 0, "no save button");
+    check(await page.locator("#rules-text").evaluate((e) => e.readOnly), "the rules are read-only");
+    await shot("auditor-policies");
+  });
+
   await step("end user sees only own quarantine", async () => {
     await logout();
     await loggedIn(S.user);

@@ -35,7 +35,7 @@ ARTIFACTS = os.environ.get("MM_ARTIFACTS") or os.path.join(harness.SOURCE, "buil
 
 SCENARIO = {
     "tenantA": "acme", "tenantB": "beta",
-    "operator": "root", "admin": "acme-admin", "user": "bob", "totpUser": "carol",
+    "operator": "root", "admin": "acme-admin", "auditor": "acme-auditor", "user": "bob", "totpUser": "carol",
     "subject": "console-release-me", "userSubject": "console-bob-keeps",
     "otherSubject": "console-carol-only", "betaSubject": "console-beta-secret",
     "bodyMarker": "Hello from the console test", "htmlMarker": "<b>not bold</b>",
@@ -84,6 +84,7 @@ class ConsoleTest(unittest.TestCase):
         for addr, tenant in (("bob@acme.example", "acme"), ("carol@acme.example", "acme"), ("zed@beta.example", "beta")):
             gw.cli("account", "add", addr, "--tenant", tenant)
         for name, role, tenant, account in (("root", "operator", None, None), ("acme-admin", "admin", "acme", None),
+                                            ("acme-auditor", "auditor", "acme", None),
                                             ("bob", "user", "acme", "bob@acme.example"),
                                             ("carol", "user", "acme", "carol@acme.example"),
                                             ("beta-admin", "admin", "beta", None)):

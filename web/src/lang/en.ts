@@ -247,6 +247,7 @@ export const en = {
   "acc.seen": "Seen in traffic",
   "acc.over": "More accounts are in use than licensed.",
   "acc.term": "Contract term: {start} to {end}.",
+  "acc.termOpen": "The contract term is open.",
   "acc.add": "Add an account",
   "acc.list": "Accounts of {tenant}",
   "acc.address": "Address",

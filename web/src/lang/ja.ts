@@ -249,6 +249,7 @@ export const ja: Record<keyof typeof en, string> = {
   "acc.seen": "通信で確認",
   "acc.over": "契約数を超えるアカウントが使用されています。",
   "acc.term": "契約期間: {start} 〜 {end}",
+  "acc.termOpen": "契約期間の定めはありません。",
   "acc.add": "アカウントを追加",
   "acc.list": "{tenant} のアカウント",
   "acc.address": "アドレス",

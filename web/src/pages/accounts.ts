@@ -31,7 +31,8 @@ export async function accountsPage(ctx: PageCtx, h1: HTMLElement): Promise<void>
   clear(ctx.main, h1,
     section(t("dash.licence"), usageBox,
       usage.licensed > 0 ? meter(t("dash.licence.meter", { used: usage.in_use, licensed: usage.licensed }), usage.in_use, usage.licensed) : null, over,
-      h("p", { class: "muted small" }, t("acc.term", { start: fmtTime(usage.term_start), end: fmtTime(usage.term_end) }))),
+      h("p", { class: "muted small" }, usage.term_start || usage.term_end
+        ? t("acc.term", { start: fmtTime(usage.term_start), end: fmtTime(usage.term_end) }) : t("acc.termOpen"))),
     ctx.canWrite ? section(t("acc.add"), form) : null,
     section(t("acc.list", { tenant: tn }), table(t("acc.list", { tenant: tn }), [
       { label: t("acc.address"), cell: (a: Account) => a.address },

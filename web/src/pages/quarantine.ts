@@ -98,7 +98,7 @@ export async function quarantinePage(ctx: PageCtx, h1: HTMLElement): Promise<voi
     const label = (k: "q.preview" | "q.release" | "q.releaseApprove" | "q.delete") =>
       (!big && k === "q.releaseApprove" ? t("q.releaseApproveShort") : t(k));
     const aria = (k: "q.preview" | "q.release" | "q.releaseApprove" | "q.delete") => `${t(k)}: ${it.subject || it.id}`;
-    const held = it.status === "held";
+    const held = it.status === "held" && ctx.canWrite;
     return h("div", { class: big ? "row-actions big" : "row-actions" },
       big ? null : button(label("q.preview"), () => void showPreview(it), "small", { "aria-label": aria("q.preview"), "data-action": "preview" }),
       held ? button(label("q.release"), async () => {
@@ -116,7 +116,7 @@ export async function quarantinePage(ctx: PageCtx, h1: HTMLElement): Promise<voi
   const tbl = table(t("q.results", { n: items.length }), [
     {
       label: "", cls: "check", cell: (it: QItem) => {
-        if (it.status !== "held") return null;
+        if (it.status !== "held" || !ctx.canWrite) return null;
         const b = h("input", { type: "checkbox", value: it.id, "aria-label": t("q.select", { subject: it.subject || it.id }) });
         b.addEventListener("change", () => {
           if (b.checked) selected.add(it.id);
@@ -142,7 +142,7 @@ export async function quarantinePage(ctx: PageCtx, h1: HTMLElement): Promise<voi
   clear(ctx.main, h1,
     isUser ? h("p", { class: "muted" }, t("q.userIntro", { addresses: (ctx.session.addresses ?? []).join(", ") })) : null,
     form,
-    h("div", { class: "toolbar bulk", role: "group", "aria-label": t("q.bulk") },
+    !ctx.canWrite ? null : h("div", { class: "toolbar bulk", role: "group", "aria-label": t("q.bulk") },
       h("span", { class: "field check" }, all, h("label", { for: "select-all" }, t("q.selectAll"))), count, bulkRelease, bulkDelete),
     tbl, preview);
 }
