@@ -172,6 +172,15 @@ try {
     await row.waitFor();
     check((await page.locator("tbody tr", { hasText: S.betaSubject }).count()) === 0, "tenant B's message is not listed");
     await shot("quarantine");
+    // dates in the browser's time zone (the context's Asia/Tokyo, not the server's)
+    const item = await page.evaluate(async (subj) => {
+      const r = await fetch(`/api/v1/quarantine?subject=${encodeURIComponent(subj)}`);
+      return (await r.json()).items[0];
+    }, S.subject);
+    const want = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "medium", timeZone: "Asia/Tokyo" })
+      .format(new Date(item.received_at * 1000));
+    const shown = await row.locator("td.time").innerText();
+    check(shown === want, `received time in Asia/Tokyo: shown ${shown}, expected ${want}`);
     await row.getByRole("button", { name: /^Preview/ }).click();
     const pre = page.locator("#preview-text");
     await pre.waitFor();

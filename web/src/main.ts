@@ -153,12 +153,12 @@ async function render(r: Route): Promise<void> {
     }
   }
   const s = session;
-  let path = r.path;
+  const path = r.path;
   if (path === "/" || path === "/index.html") {
     navigate(homePath(s), true);
     return;
   }
-  let page = routes.find((p) => match(p.pattern, path) !== null);
+  const page = routes.find((p) => match(p.pattern, path) !== null);
   const params = page ? match(page.pattern, path) ?? {} : {};
   const tenant = tenantOf(r, params);
   const main = h("main", { id: "main", tabindex: -1 });
