@@ -206,6 +206,8 @@ export const en = {
   "conn.strictness": "Strictness",
   "conn.strictness.hint": "How a poor sender reputation is answered: delays first, refusals when strict.",
   "conn.strict.off": "Off",
+  "conn.strict.serverDefault": "Server default",
+  "conn.strict.default": "Server default ({level})",
   "conn.strict.low": "Low",
   "conn.strict.normal": "Normal",
   "conn.strict.strict": "Strict",

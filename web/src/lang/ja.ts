@@ -208,6 +208,8 @@ export const ja: Record<keyof typeof en, string> = {
   "conn.strictness": "厳しさ",
   "conn.strictness.hint": "評判の悪い送信元への対応: まず遅延、厳しい設定では拒否。",
   "conn.strict.off": "オフ",
+  "conn.strict.serverDefault": "サーバーの既定",
+  "conn.strict.default": "サーバーの既定 ({level})",
   "conn.strict.low": "低",
   "conn.strict.normal": "標準",
   "conn.strict.strict": "厳格",

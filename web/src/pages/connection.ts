@@ -20,6 +20,7 @@ interface AllowEntry {
 interface ConnSettings {
   strictness: string;
   greylisting: boolean;
+  inherited?: boolean; // no level of its own: the server's [connection] default applies
 }
 
 export async function connectionPage(ctx: PageCtx, h1: HTMLElement): Promise<void> {
@@ -85,7 +86,10 @@ export async function connectionPage(ctx: PageCtx, h1: HTMLElement): Promise<voi
   if (ipIn.value) await lookup(ipIn.value);
 
   function settingsForm(s: ConnSettings): HTMLElement {
-    const strict = select("strictness", ["off", "low", "normal", "strict"].map((v): [string, string] => [v, tv("conn.strict", v)]), s.strictness);
+    const levels = ["off", "low", "normal", "strict"].map((v): [string, string] => [v, tv("conn.strict", v)]);
+    if (s.inherited !== undefined)
+      levels.unshift(["default", s.inherited ? t("conn.strict.default", { level: tv("conn.strict", s.strictness) }) : t("conn.strict.serverDefault")]);
+    const strict = select("strictness", levels, s.inherited ? "default" : s.strictness);
     const grey = h("input", { type: "checkbox", name: "greylisting", id: "greylisting", checked: s.greylisting });
     strict.disabled = grey.disabled = !ctx.canWrite;
     const f = h("form", { class: "inline-form" },
