@@ -277,15 +277,42 @@ try {
     check((await page.locator("tbody tr", { hasText: "/release" }).count()) >= 1, "the audit log lists the release");
   });
 
-  await step("reputation lookup", async () => {
+  await step("connection control: settings, allow list, reputation lookup", async () => {
     await visit(`/t/${S.tenantA}/connection`);
+    if (await page.locator("main .not-available").count()) {
+      facts.reputation = "not available";
+      await shot("connection-reputation");
+      return;
+    }
+    // strictness and greylisting
+    await page.getByLabel("Strictness").selectOption("strict");
+    await page.getByLabel(/^Greylisting/).check();
+    await page.locator("section", { hasText: "Strictness and greylisting" }).getByRole("button", { name: "Save" }).click();
+    await page.locator("#status.status-ok", { hasText: "Connection settings saved" }).waitFor();
+    // the tenant's allow list
+    const allow = page.locator("section", { hasText: `Allow list of ${S.tenantA}` });
+    await allow.getByLabel("Entry").fill(S.allowNet);
+    await allow.getByLabel("Note").fill("partner relay");
+    await allow.getByRole("button", { name: "Add" }).click();
+    await page.locator("#status.status-ok").waitFor();
+    await page.locator("tbody tr", { hasText: S.allowNet }).waitFor();
+    check((await page.getByLabel("Strictness").inputValue()) === "strict", "the saved strictness is shown again");
+    // the lookup: our own sender's learned spam, then an allowed address
     await page.locator("#rep-ip").fill("127.0.0.1");
     await page.locator("#rep-submit").click();
     const out = page.locator("#rep-result");
-    await out.locator("dl, .not-available, .form-error").first().waitFor();
-    facts.reputation = (await out.locator("dl").count()) ? "shown" : (await out.locator(".not-available").count()) ? "not available" : "error";
-    check(facts.reputation !== "error", `the lookup answered: ${await out.innerText()}`);
+    await out.locator("#rep-facts, .form-error").first().waitFor();
+    check((await out.locator(".form-error").count()) === 0, `the lookup answered: ${await out.innerText()}`);
+    const row = out.locator("tbody tr", { hasText: "127.0.0.1" }).first();
+    const spam = Number(await row.locator("td").nth(2).innerText());
+    check(spam >= 5, `127.0.0.1 has the spam it sent (${spam})`);
+    facts.reputation_spam = spam;
+    facts.reputation_action = await out.locator("#rep-action .kpi-value").innerText();
     await shot("connection-reputation");
+    await page.locator("#rep-ip").fill(S.allowIp);
+    await page.locator("#rep-submit").click();
+    await out.locator("#rep-allowed", { hasText: S.allowNet }).waitFor();
+    facts.reputation = "shown";
   });
 
   await step("API token is shown once", async () => {

@@ -40,7 +40,7 @@ SCENARIO = {
     "otherSubject": "console-carol-only", "betaSubject": "console-beta-secret",
     "bodyMarker": "Hello from the console test", "htmlMarker": "<b>not bold</b>",
     "symbol": SYMBOL, "approve": "friend@partner.example", "bulkSubjects": ["console-bulk-one", "console-bulk-two"],
-    "userBlock": "pest@nuisance.example",
+    "userBlock": "pest@nuisance.example", "allowNet": "192.0.2.0/24", "allowIp": "192.0.2.7",
 }
 
 
@@ -77,7 +77,10 @@ class ConsoleTest(unittest.TestCase):
         cls.rules = harness.rules_dir_with(TEST_RULES)
         cls.sink = harness.Sink().start()
         cls.beta_sink = harness.Sink().start()
-        cls.gw = harness.Gateway(scan={"rules_dir": cls.rules}, api={"console_dir": os.path.join(WEB, "dist")})
+        # Connection control learns (for the reputation lookup) but only logs: "off" never delays
+        # the test's own spam from 127.0.0.1.
+        cls.gw = harness.Gateway(scan={"rules_dir": cls.rules}, api={"console_dir": os.path.join(WEB, "dist")},
+                                 connection={"enabled": True, "strictness": "off"})
         gw = cls.gw
         gw.add_tenant_domain("acme", "acme.example", cls.sink.port)
         gw.add_tenant_domain("beta", "beta.example", cls.beta_sink.port)
@@ -158,6 +161,14 @@ class ConsoleTest(unittest.TestCase):
         self.assertEqual([status[s] for s in SCENARIO["bulkSubjects"]], ["deleted", "deleted"], status)
         self.assertEqual(status[SCENARIO["userSubject"]], "held")
         self.assertEqual(status[SCENARIO["subject"]], "released")
+        # Connection control set in the browser (when the server has it).
+        status, conn, _ = api_call(self.gw.api_port, "GET", "/api/v1/tenants/acme/connection", cookie=self.root_cookie)
+        if status == 200:
+            self.assertEqual(report["facts"].get("reputation"), "shown", report["facts"])
+            self.assertEqual((conn["strictness"], conn["greylisting"]), ("strict", True))
+            allow = api_call(self.gw.api_port, "GET", "/api/v1/tenants/acme/allowlist", cookie=self.root_cookie)[1]
+            self.assertEqual([(e["entry"], e["note"]) for e in allow["items"]], [(SCENARIO["allowNet"], "partner relay")])
+            self.assertGreaterEqual(report["facts"]["reputation_spam"], 5)
         # TOTP: enrolled in the browser and used at login, when the server has it.
         session = api_call(self.gw.api_port, "GET", "/api/v1/session", cookie=self.root_cookie)[1]
         if "totp" in session:

@@ -43,7 +43,7 @@ export async function connectionPage(ctx: PageCtx, h1: HTMLElement): Promise<voi
     if (!ip) return;
     clear(repOut, h("p", null, t("common.loading")));
     try {
-      const r = await get<Record<string, unknown>>(`/reputation/ips/${enc(ip)}`);
+      const r = await get<Record<string, unknown>>(`/reputation/ips/${enc(ip)}`, { tenant: tn });
       clear(repOut, reputationView(r));
     } catch (e) {
       clear(repOut, isMissingEndpoint(e) ? notAvailable(t("conn.lookup")) : h("p", { class: "form-error", role: "alert" }, errText(e)));
@@ -74,8 +74,14 @@ export async function connectionPage(ctx: PageCtx, h1: HTMLElement): Promise<voi
         const r = await get<unknown>("/reputation/top", { limit: 20 });
         const items = (Array.isArray(r) ? r : (r as { items?: unknown[] }).items ?? []) as Record<string, unknown>[];
         return table(t("conn.top"), [
-          { label: t("conn.ip"), cell: (x: Record<string, unknown>) => button(String(x["ip"] ?? x["network"] ?? ""), () => { ipIn.value = String(x["ip"] ?? x["network"] ?? ""); void lookup(ipIn.value); }, "link") },
-          { label: t("conn.details"), cell: (x) => flat(x).filter(([k]) => k !== "ip").map(([k, v]) => `${k}=${v}`).join(", ") },
+          { label: t("conn.source"), cell: (x: Record<string, unknown>) => {
+            const src = String(x["source"] ?? x["ip"] ?? "");
+            return x["kind"] === "network" ? src : button(src, () => { ipIn.value = src; void lookup(src); }, "link", { "aria-label": `${t("conn.lookup.go")}: ${src}` });
+          } },
+          { label: t("conn.kind"), cell: (x) => String(x["kind"] ?? "") },
+          { label: tv("conn.count", "bad"), cell: (x) => num(x["bad"]), cls: "num" },
+          { label: tv("conn.count", "total"), cell: (x) => num((x["counts"] as Counts | undefined)?.total), cls: "num" },
+          { label: t("conn.actionCol"), cell: (x) => String(x["action"] ?? "—") },
         ], items);
       } catch (e) {
         if (isMissingEndpoint(e)) return notAvailable(t("conn.top"));
@@ -114,6 +120,7 @@ export async function connectionPage(ctx: PageCtx, h1: HTMLElement): Promise<voi
     const wrap = h("div");
     wrap.append(table(t("conn.allowShort"), [
       { label: t("conn.entry"), cell: (x: AllowEntry) => x.entry ?? x.pattern ?? "" },
+      { label: t("common.created"), cell: (x) => fmtTime(x.created_at) },
       { label: t("conn.note"), cell: (x) => x.note ?? "" },
       { label: t("snd.expires"), cell: (x) => (x.expires_at ? fmtTime(x.expires_at) : t("snd.never")) },
       ...(ctx.canWrite ? [{
@@ -154,12 +161,50 @@ function flat(o: unknown, prefix = ""): [string, string][] {
   return out;
 }
 
+interface Counts {
+  clean: number;
+  spam: number;
+  phishing: number;
+  malware: number;
+  refused: number;
+  bad: number;
+  total: number;
+}
+const pct = (x: unknown) => (typeof x === "number" ? `${(x * 100).toFixed(1)} %` : "—");
+const num = (x: unknown) => (typeof x === "number" ? (Math.round(x * 10) / 10).toString() : "—");
+
+function countsTable(caption: string, rows: [string, Counts | undefined][]): HTMLElement {
+  const keys: (keyof Counts)[] = ["clean", "spam", "phishing", "malware", "refused", "bad", "total"];
+  return table(caption, [
+    { label: t("conn.source"), cell: (r: [string, Counts | undefined]) => r[0] },
+    ...keys.map((k) => ({ label: tv("conn.count", k), cell: (r: [string, Counts | undefined]) => num(r[1]?.[k]), cls: "num" })),
+  ], rows.filter((r) => r[1] !== undefined));
+}
+
+// The lookup's answer: the action at the strictness that applies and why, the bad shares, the
+// learned counts of the address and its network, the action at each level, and allow entries.
 function reputationView(r: Record<string, unknown>): HTMLElement {
+  if (!("ip_counts" in r)) {
+    const rows = flat(r);
+    return h("dl", { class: "facts", id: "rep-facts" }, rows.map(([k, v]) => [h("dt", null, k), h("dd", null, v)]));
+  }
   const actions = (r["actions"] ?? {}) as Record<string, string>;
-  const head = h("div", { class: "kpis" },
-    ...["low", "normal", "strict"].filter((k) => k in actions).map((k) =>
-      h("div", { class: "kpi" }, h("span", { class: "kpi-label" }, tv("conn.strict", k)), h("strong", { class: "kpi-value small" }, String(actions[k])))));
-  const rows = flat(r).filter(([k]) => !k.startsWith("actions."));
-  return h("div", { class: "reputation" }, head,
-    h("dl", { class: "facts", id: "rep-facts" }, rows.map(([k, v]) => [h("dt", null, k), h("dd", null, v)])));
+  const reasons = (r["reasons"] ?? {}) as Record<string, string>;
+  const allowed = (r["allowed_by"] ?? []) as AllowEntry[];
+  return h("div", { class: "reputation", id: "rep-facts" },
+    h("div", { class: "kpis" },
+      h("div", { class: "kpi", id: "rep-action" }, h("span", { class: "kpi-label" }, t("conn.action", { level: tv("conn.strict", String(r["strictness"] ?? "")) })),
+        h("strong", { class: "kpi-value small" }, String(r["action"] ?? "—")), h("small", null, String(r["reason"] ?? ""))),
+      h("div", { class: "kpi" }, h("span", { class: "kpi-label" }, t("conn.badShareIp")), h("strong", { class: "kpi-value" }, pct(r["bad_share_ip"]))),
+      h("div", { class: "kpi" }, h("span", { class: "kpi-label" }, t("conn.badShareNet")), h("strong", { class: "kpi-value" }, pct(r["bad_share_network"])))),
+    countsTable(t("conn.counts"), [[String(r["ip"] ?? ""), r["ip_counts"] as Counts | undefined],
+      [String(r["network"] ?? ""), r["network_counts"] as Counts | undefined]]),
+    table(t("conn.perLevel"), [
+      { label: t("conn.strictness"), cell: (k: string) => tv("conn.strict", k) },
+      { label: t("conn.actionCol"), cell: (k) => actions[k] ?? "—" },
+      { label: t("conn.reason"), cell: (k) => reasons[k] ?? "" },
+    ], ["low", "normal", "strict"].filter((k) => k in actions)),
+    h("p", { id: "rep-allowed" }, allowed.length
+      ? t("conn.allowedBy", { entries: allowed.map((e) => `${e.entry ?? e.pattern ?? ""} (${e.tenant || t("conn.operatorWide")})`).join(", ") })
+      : t("conn.notAllowed")));
 }
