@@ -14,6 +14,9 @@
 #include "api/http.h"
 #include "api/router.h"
 
+namespace mm::reputation {
+class Reputation;
+}
 namespace mm::quarantine {
 class Quarantine;
 class Releaser;
@@ -36,6 +39,9 @@ struct ApiDeps {
   // The built web console served outside /api/ (console.h); "" = none (those paths are 404).
   std::string console_dir;
   std::function<QueueFigures()> queue_stats;
+  // The live server's IP reputation (null: lookups answer 503) and [connection] strictness.
+  reputation::Reputation* reputation = nullptr;
+  std::string default_strictness = "normal";
 };
 
 class Api {

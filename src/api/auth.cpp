@@ -206,37 +206,29 @@ bool Credentials::totp_begin(const Caller& c, std::string* secret, std::string* 
 
 bool Credentials::totp_confirm(const Caller& c, const std::string& code, const std::string& ip, int64_t now,
                                AuthError* err) {
-  if (!c.cookie) {
-    *err = fail(403, "forbidden", "permission denied: TOTP is set up from a console session, not with a token");
-    return false;
-  }
-  auto t = st_.api()->totp(c.user);
-  if (!t || t->secret.empty() || t->enabled) {
-    *err = fail(409, "conflict", t && t->enabled ? "TOTP is already on" : "start with POST /api/v1/session/totp");
-    return false;
-  }
-  if (!totp_check(c.user, t->secret, code, ip, now, err)) return false;
-  if (auto st = st_.api()->set_totp(c.user, t->secret, true); !st) {
-    *err = fail(500, "internal", st.message());
-    return false;
-  }
-  limiter_.success(c.user);
-  return true;
+  return totp_switch(c, code, ip, now, true, err);
 }
 
 bool Credentials::totp_disable(const Caller& c, const std::string& code, const std::string& ip, int64_t now,
                                AuthError* err) {
+  return totp_switch(c, code, ip, now, false, err);
+}
+
+// Confirm (on = true: the pending secret) or disable (on = false: the active one), with a code.
+bool Credentials::totp_switch(const Caller& c, const std::string& code, const std::string& ip, int64_t now, bool on,
+                              AuthError* err) {
   if (!c.cookie) {
     *err = fail(403, "forbidden", "permission denied: TOTP is changed from a console session, not with a token");
     return false;
   }
   auto t = st_.api()->totp(c.user);
-  if (!t || !t->enabled) {
-    *err = fail(409, "conflict", "TOTP is not on");
+  if (!t || t->secret.empty() || t->enabled == on) {
+    *err = fail(409, "conflict", on ? (t && t->enabled ? "TOTP is already on" : "start with POST /api/v1/session/totp")
+                                    : "TOTP is not on");
     return false;
   }
   if (!totp_check(c.user, t->secret, code, ip, now, err)) return false;
-  if (auto st = st_.api()->set_totp(c.user, "", false); !st) {
+  if (auto st = st_.api()->set_totp(c.user, on ? t->secret : "", on); !st) {
     *err = fail(500, "internal", st.message());
     return false;
   }

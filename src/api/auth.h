@@ -122,6 +122,7 @@ class Credentials {
  private:
   bool scope_of(const std::string& user, Caller* out, AuthError* err);
   // Checks a code against the secret (pending or on) and uses its step; a failure is counted.
+  bool totp_switch(const Caller&, const std::string& code, const std::string& ip, int64_t now, bool on, AuthError* err);
   bool totp_check(const std::string& user, const std::string& secret, const std::string& code, const std::string& ip,
                   int64_t now, AuthError* err);
   store::Store& st_;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"
+#include "api/connection_service.h"
 #include "api/console.h"
 #include "policy/policy.h"
 #include "quarantine/quarantine.h"
@@ -139,6 +140,26 @@ json to_j(const store::AuditEntry& a) {
   return {{"id", a.id}, {"ts", a.ts}, {"actor", a.actor}, {"tenant", a.tenant}, {"client_ip", a.client_ip},
           {"action", a.action}, {"target", a.target}, {"before", parse_or_null(a.before_json)},
           {"after", parse_or_null(a.after_json)}};
+}
+json to_j(const store::ReputationAllowRow& e) {
+  return {{"id", e.id}, {"tenant", e.tenant}, {"entry", e.pattern}, {"pattern", e.pattern},
+          {"expires_at", e.expires_at}, {"created_at", e.created_at}, {"note", e.note}};
+}
+json to_j(const reputation::Counts& c, double refused_weight) {
+  return {{"clean", c.clean}, {"spam", c.spam}, {"phishing", c.phishing}, {"malware", c.malware}, {"refused", c.refused},
+          {"bad", c.bad(refused_weight)}, {"total", c.total(refused_weight)}, {"updated_at", c.updated_s}};
+}
+json to_j(const ConnectionSettings& c) {
+  return {{"tenant", c.tenant}, {"strictness", c.strictness}, {"inherited", c.inherited}, {"greylisting", c.greylisting}};
+}
+int64_t id_param(const std::string& v, const char* what) {
+  try {
+    size_t used = 0;
+    long long n = std::stoll(v, &used);
+    if (used == v.size() && n > 0) return n;
+  } catch (const std::exception&) {
+  }
+  raise(400, "invalid", std::string(what) + " id must be a positive number", "id");
 }
 template <class V>
 json array_of(const V& v) {
@@ -281,8 +302,10 @@ struct Api::Impl {
   std::vector<Fn> fns;
   std::string openapi;
   ConsoleFiles console;
+  ConnectionService conn;
 
-  Impl(ApiDeps deps, AuthOptions ao) : d(std::move(deps)), creds(*d.store, *d.tenancy, ao), console(d.console_dir) {
+  Impl(ApiDeps deps, AuthOptions ao) : d(std::move(deps)), creds(*d.store, *d.tenancy, ao), console(d.console_dir),
+        conn(*d.store, d.reputation, d.default_strictness) {
     if (!d.clock) d.clock = [] { return now_s(); };
     openapi = kOpenApiDocument;
     install();
@@ -785,6 +808,73 @@ void Api::Impl::install() {
                {"series", series}, {"top_blocked_senders", senders}, {"top_blocked_ips", ips}, {"queue", queue},
                {"licence", licence}});
   });
+
+  // ----- connection control -----
+  // Refusals of the service as HTTP errors; "unavailable" (no live server) is 503.
+  auto conn_take = [](auto r) {
+    if (!r && r.status().message().rfind("unavailable", 0) == 0) raise(503, "unavailable", r.status().message());
+    return take(std::move(r));
+  };
+  on("GET", "/api/v1/reputation/ips/{ip}", [this, conn_take](Ctx& c) {
+    auto r = conn_take(conn.lookup(c.scope(), c.param("ip"), c.req.param("tenant"), c.now));
+    const double rw = d.reputation->options().refused_weight;
+    json allowed = json::array();
+    for (auto& e : r.allowed_by) allowed.push_back(to_j(e));
+    return ok({{"ip", r.ip}, {"network", r.network}, {"ip_counts", to_j(r.ip_counts, rw)},
+               {"network_counts", to_j(r.network_counts, rw)}, {"bad_share_ip", r.bad_share_ip},
+               {"bad_share_network", r.bad_share_network}, {"actions", r.actions}, {"reasons", r.reasons},
+               {"tenant", r.tenant.empty() ? json(nullptr) : json(r.tenant)}, {"strictness", r.strictness},
+               {"action", r.action}, {"reason", r.reason}, {"allowed_by", allowed}});
+  });
+  on("GET", "/api/v1/reputation/top", [this, conn_take](Ctx& c) {
+    auto n = c.qnum("limit", 50, 1, 500);
+    auto off = c.req.param("cursor").empty() ? 0 : c.qnum("cursor", 0, 0, 100000);
+    auto rows = conn_take(conn.top(c.scope(), static_cast<size_t>(n + off), c.now));
+    const double rw = d.reputation->options().refused_weight;
+    json items = json::array();
+    for (auto& t : rows)
+      items.push_back({{"source", t.source}, {"kind", t.network ? "network" : "ip"}, {"counts", to_j(t.counts, rw)},
+                       {"bad", t.bad}, {"action", t.network ? json(nullptr) : json(t.action)}});
+    return page(c, items, {});
+  });
+  // Allow lists: "" = the operator-wide one.
+  auto allow_routes = [this](const char* base, bool tenant_scoped) {
+    auto tenant_of = [tenant_scoped](Ctx& c) { return tenant_scoped ? c.param("tenant") : std::string(); };
+    on("GET", base, [this, tenant_of](Ctx& c) { return page(c, array_of(take(conn.allow_list(c.scope(), tenant_of(c)))), {}); });
+    on("POST", base, [this, tenant_of](Ctx& c) {
+      bool created = false;
+      auto e = take(conn.allow_add(c.scope(), tenant_of(c), c.str("entry", true), c.num("expires_at", 0), c.str("note"),
+                                   c.now, &created));
+      c.audit_tenant = e.tenant;
+      return ok(to_j(e), created ? 201 : 200);
+    }, true);
+    on("DELETE", (std::string(base) + "/{id}").c_str(), [this, tenant_of](Ctx& c) {
+      auto removed = take(conn.allow_remove(c.scope(), tenant_of(c), id_param(c.param("id"), "allow entry")));
+      if (removed) c.before = to_j(*removed);
+      c.audit_tenant = tenant_of(c);
+      return no_content();
+    }, true);
+  };
+  allow_routes("/api/v1/allowlist", false);
+  allow_routes("/api/v1/tenants/{tenant}/allowlist", true);
+  on("GET", "/api/v1/tenants/{tenant}/connection", [this](Ctx& c) {
+    return ok(to_j(take(conn.settings(c.scope(), c.param("tenant")))));
+  });
+  on("PUT", "/api/v1/tenants/{tenant}/connection", [this](Ctx& c) {
+    const auto& t = c.param("tenant");
+    if (!c.body.is_object()) raise(400, "invalid", "a JSON object is required");
+    for (auto& [k, v] : c.body.items()) {
+      (void)v;
+      if (k != "strictness" && k != "greylisting") raise(400, "invalid", "unknown field '" + k + "'", k);
+    }
+    auto before = take(conn.settings(c.scope(), t));
+    c.before = to_j(before);
+    std::string level = c.str("strictness");
+    int grey = c.tri("greylisting");
+    bool g = grey == 1;
+    auto after = take(conn.set_settings(c.scope(), t, level.empty() ? nullptr : &level, grey == -1 ? nullptr : &g));
+    return ok(to_j(after));
+  }, true);
 
   // ----- security events and audit -----
   on("GET", "/api/v1/security-events", [this](Ctx& c) {

@@ -280,6 +280,8 @@ int serve(const config::Config& c) {
       return std::make_unique<quarantine::SpoolReleaser>(spool, &manager, engine, &tracker, c.scan_timeout_ms);
     };
     ad.console_dir = c.api_console_dir;
+    ad.reputation = &ip_reputation;
+    ad.default_strictness = c.conn_strictness;
     ad.queue_stats = [&manager] {
       auto q = manager.stats();
       return api::QueueFigures{int64_t(q.messages), int64_t(q.deferred), int64_t(q.held), int64_t(q.in_flight)};

@@ -2,12 +2,23 @@
 flags, CSRF refusal of cookie-authenticated changes, API tokens (read-only, tenant-narrowed,
 expired, revoked), no session refused, security headers on every response, every endpoint
 refused to a lower role and to another tenant's administrator, the audit log, and quarantine
-search, preview and release through the API delivering to a sink."""
+search, preview and release through the API delivering to a sink. Issue 7 extensions: the web
+console served from [api] console_dir (CSP, caching, SPA fallback, no path out of the directory),
+dashboard statistics after real mail, a TOTP login with codes computed here from the secret, and
+connection control (reputation lookups, allow lists reaching the store and letting a
+DNS-listed client through, tenant strictness); every new endpoint refused without a session,
+with an expired token, without the CSRF header, to another tenant's admin, an auditor (writes)
+and an end user."""
+import base64
+import hashlib
+import hmac
 import http.client
 import json
 import os
 import shutil
+import struct
 import sys
+import tempfile
 import time
 import unittest
 import urllib.parse
@@ -25,6 +36,18 @@ rule TEST_API_SPAM_MARKER
   class spam
 """
 PASSWORD = "correct horse battery staple"
+CONSOLE_INDEX = b"<!doctype html><title>mailmoat console</title><script type=module src=/assets/app-1a2b.js></script>"
+CONSOLE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+def totp(secret, t=None, step_delta=0):
+    """RFC 6238 (HMAC-SHA1, 6 digits, 30 s) computed independently of the server."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    step = int((time.time() if t is None else t) // 30) + step_delta
+    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    off = mac[-1] & 15
+    return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 1000000)
 SECURITY_HEADERS = {
     "content-security-policy": "frame-ancestors 'none'",
     "x-content-type-options": "nosniff",
@@ -71,7 +94,16 @@ class ApiTest(unittest.TestCase):
         cls.rules = harness.rules_dir_with(TEST_RULES)
         cls.sink = harness.Sink().start()
         cls.beta_sink = harness.Sink().start()
-        cls.gw = harness.Gateway(scan={"rules_dir": cls.rules})
+        cls.console = tempfile.mkdtemp(prefix="mm-console-")
+        os.makedirs(os.path.join(cls.console, "dist", "assets"))
+        with open(os.path.join(cls.console, "dist", "index.html"), "wb") as f:
+            f.write(CONSOLE_INDEX)
+        with open(os.path.join(cls.console, "dist", "assets", "app-1a2b.js"), "w") as f:
+            f.write("document.title = 'console';\n")
+        with open(os.path.join(cls.console, "secret.txt"), "w") as f:
+            f.write("outside the console directory\n")
+        os.symlink(os.path.join(cls.console, "secret.txt"), os.path.join(cls.console, "dist", "leak.txt"))
+        cls.gw = harness.Gateway(scan={"rules_dir": cls.rules}, api={"console_dir": os.path.join(cls.console, "dist")})
         cls.api_port = cls.gw.api_port
         gw = cls.gw
         gw.add_tenant_domain("acme", "acme.example", cls.sink.port)
@@ -82,7 +114,8 @@ class ApiTest(unittest.TestCase):
                                             ("acme-auditor", "auditor", "acme", None),
                                             ("bob", "user", "acme", "bob@acme.example"),
                                             ("beta-admin", "admin", "beta", None),
-                                            ("lockme", "auditor", "beta", None)):
+                                            ("lockme", "auditor", "beta", None),
+                                            ("totp-user", "auditor", "acme", None)):
             gw.add_user(name, role, tenant, account, PASSWORD)
         gw.start()
         wait_until(lambda: cls.anon().call("GET", "/api/v1/openapi.json")[0] == 200, 20, what="the API to listen")
@@ -93,6 +126,7 @@ class ApiTest(unittest.TestCase):
         cls.sink.stop()
         cls.beta_sink.stop()
         shutil.rmtree(cls.rules, ignore_errors=True)
+        shutil.rmtree(cls.console, ignore_errors=True)
 
     @classmethod
     def anon(cls):
@@ -345,6 +379,246 @@ class ApiTest(unittest.TestCase):
         head = reply.split(b"\r\n\r\n")[0].decode().lower()
         self.assertTrue(head.startswith("http/1.1 413"), head)
         self.assertIn("x-content-type-options: nosniff", head)
+
+    # --- the web console ---
+    def raw_get(self, path):
+        conn = http.client.HTTPSConnection("127.0.0.1", self.api_port, timeout=15,
+                                           context=harness.unverified_tls_context())
+        try:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            return r.status, r.read(), {k.lower(): v for k, v in r.getheaders()}
+        finally:
+            conn.close()
+
+    def test_console_is_served_with_its_csp_and_nothing_outside_it(self):
+        for path in ("/", "/quarantine", "/tenants/acme/policies", "/index.html"):
+            status, body, hdrs = self.raw_get(path)
+            self.assertEqual((status, body), (200, CONSOLE_INDEX), path)
+            self.assertEqual(hdrs["content-type"], "text/html; charset=utf-8")
+            self.assertEqual(hdrs["content-security-policy"], CONSOLE_CSP)
+            self.assertEqual(hdrs["cache-control"], "no-store")
+            self.assertEqual(hdrs["x-content-type-options"], "nosniff")
+        status, body, hdrs = self.raw_get("/assets/app-1a2b.js")
+        self.assertEqual(status, 200)
+        self.assertEqual(hdrs["content-type"], "text/javascript; charset=utf-8")
+        self.assertIn("immutable", hdrs["cache-control"])
+        self.assertEqual(self.raw_get("/assets/missing-0000.js")[0], 404)
+        for path in ("/../secret.txt", "/assets/%2e%2e/%2e%2e/secret.txt", "/leak.txt", "/assets/..%2fsecret.txt"):
+            status, body, _ = self.raw_get(path)
+            self.assertIn(status, (400, 404), path)
+            self.assertNotIn(b"outside", body, path)
+        # The API keeps its own answers and headers.
+        status, body, hdrs = self.raw_get("/api/v1/nothing")
+        self.assertEqual(status, 404)
+        self.assertEqual(hdrs["content-security-policy"], "default-src 'self'; frame-ancestors 'none'")
+        self.assertEqual(json.loads(body)["error"]["code"], "not_found")
+
+    # --- dashboard statistics ---
+    def test_stats_count_real_mail(self):
+        admin, root = self.login("acme-admin"), self.login("root")
+
+        def sums(c):
+            st = c.call("GET", "/api/v1/stats")[1]
+            return {k: sum(b[k] for b in st["series"]) for k in ("total", "clean", "spam", "quarantined")}, st
+        before, st = sums(admin)
+        for _ in range(10):  # mail of earlier tests may still be on its way to the store
+            time.sleep(0.3)
+            again, st = sums(admin)
+            if again == before:
+                break
+            before = again
+        self.assertEqual(st["bucket"], "hour")
+        self.assertEqual(len(st["series"]), 25)
+        self.assertIsNone(st["queue"])
+        self.assertEqual([x["tenant"] for x in st["licence"]], ["acme"])
+        self.send_spam("stats-spam")
+        with self.gw.smtp() as s:
+            s.sendmail("friend@sender.example", ["bob@acme.example"],
+                       harness.message(subject="stats-clean", to="bob@acme.example"))
+        wait_until(lambda: sums(admin)[0]["total"] >= before["total"] + 2, 20, what="both messages in the statistics")
+        after, st = sums(admin)
+        self.assertEqual(after["total"] - before["total"], 2)
+        self.assertEqual(after["spam"] - before["spam"], 1)
+        self.assertEqual(after["clean"] - before["clean"], 1)
+        self.assertEqual(after["quarantined"] - before["quarantined"], 1)
+        self.assertIn("alice@sender.example", [x["sender"] for x in st["top_blocked_senders"]])
+        self.assertNotIn("friend@sender.example", [x["sender"] for x in st["top_blocked_senders"]])
+        self.assertIn("127.0.0.1", [x["ip"] for x in st["top_blocked_ips"]])
+        # Operators see every tenant and the live queue; beta's admin sees none of acme's mail.
+        st = root.call("GET", "/api/v1/stats?bucket=day")[1]
+        self.assertEqual(len(st["series"]), 31)
+        self.assertEqual(set(st["queue"]), {"messages", "deferred", "held", "in_flight"})
+        self.assertEqual({x["tenant"] for x in st["licence"]}, {"acme", "beta"})
+        beta = self.login("beta-admin").call("GET", "/api/v1/stats")[1]
+        self.assertNotIn("alice@sender.example", [x["sender"] for x in beta["top_blocked_senders"]])
+
+    # --- TOTP ---
+    def test_totp_login_with_codes_computed_here(self):
+        c = self.login("totp-user")
+        status, enrol, _, _ = c.call("POST", "/api/v1/session/totp")
+        self.assertEqual(status, 200, enrol)
+        secret = enrol["secret"]
+        self.assertEqual(enrol["otpauth_uri"], f"otpauth://totp/mailmoat:totp-user?secret={secret}&issuer=mailmoat")
+        self.assertFalse(c.call("GET", "/api/v1/session")[1]["totp"])
+        now = time.time()
+        status, body, _, _ = c.call("POST", "/api/v1/session/totp/confirm", {"code": totp(secret, now)})
+        self.assertEqual((status, body), (200, {"totp": True}))
+        self.assertTrue(c.call("GET", "/api/v1/session")[1]["totp"])
+        login = {"name": "totp-user", "password": PASSWORD}
+        status, body, _, _ = self.anon().call("POST", "/api/v1/login", login)
+        self.assertEqual((status, body["error"]["code"]), (401, "totp_required"))
+        # The confirmation used this step: the next one (within the allowed drift) logs in, once.
+        code = totp(secret, now, 1)
+        status, body, _, _ = self.anon().call("POST", "/api/v1/login", {**login, "totp_code": code})
+        self.assertEqual(status, 200, body)
+        status, body, _, _ = self.anon().call("POST", "/api/v1/login", {**login, "totp_code": code})
+        self.assertEqual((status, body["error"]["code"]), (401, "totp_invalid"))
+        # The secret is in no audit entry.
+        audit = self.login("root").call("GET", "/api/v1/audit?limit=500")[1]["items"]
+        self.assertTrue(any(a["action"] == "POST /api/v1/session/totp" for a in audit))
+        self.assertNotIn(secret, json.dumps(audit))
+        # A lost authenticator: the operator's CLI turns it off.
+        self.assertIn("totp-user", self.gw.cli("user", "totp-reset", "totp-user").stdout)
+        status, body, _, _ = self.anon().call("POST", "/api/v1/login", login)
+        self.assertEqual(status, 200, body)
+
+    # --- connection control ---
+    def test_connection_control_through_the_api(self):
+        root, admin, auditor = self.login("root"), self.login("acme-admin"), self.login("acme-auditor")
+        status, rep, _, _ = auditor.call("GET", "/api/v1/reputation/ips/192.0.2.44")
+        self.assertEqual(status, 200, rep)
+        self.assertEqual((rep["ip"], rep["network"], rep["tenant"]), ("192.0.2.44", "192.0.2.0/24", "acme"))
+        self.assertEqual(set(rep["actions"]), {"low", "normal", "strict"})
+        self.assertEqual(rep["allowed_by"], [])
+        status, body, _, _ = admin.call("POST", "/api/v1/tenants/acme/allowlist",
+                                        {"entry": "192.0.2.0/24", "note": "api-partner"})
+        self.assertEqual(status, 201, body)
+        self.assertIn("192.0.2.0/24", self.gw.cli("reputation", "allow", "list", "--tenant", "acme").stdout)
+        rep = auditor.call("GET", "/api/v1/reputation/ips/192.0.2.44")[1]
+        self.assertEqual([e["note"] for e in rep["allowed_by"]], ["api-partner"])
+        self.assertEqual(admin.call("DELETE", f"/api/v1/tenants/acme/allowlist/{body['id']}")[0], 204)
+        self.assertNotIn("192.0.2.0/24", self.gw.cli("reputation", "allow", "list", "--tenant", "acme").stdout)
+        status, body, _, _ = root.call("POST", "/api/v1/allowlist", {"entry": "*.Relay.Example"})
+        self.assertEqual((status, body["entry"], body["tenant"]), (201, "*.relay.example", ""))
+        self.assertIn("*.relay.example", self.gw.cli("reputation", "allow", "list").stdout)
+        self.assertEqual(root.call("GET", "/api/v1/reputation/top")[0], 200)
+        status, body, _, _ = admin.call("PUT", "/api/v1/tenants/acme/connection", {"strictness": "strict"})
+        self.assertEqual((status, body["strictness"], body["inherited"]), (200, "strict", False), body)
+        self.assertEqual(auditor.call("GET", "/api/v1/reputation/ips/192.0.2.44")[1]["strictness"], "strict")
+        self.assertEqual(admin.call("PUT", "/api/v1/tenants/acme/connection", {"strictness": "default"})[1]["inherited"], True)
+        audit = admin.call("GET", "/api/v1/audit?limit=500")[1]["items"]
+        put = [a for a in audit if a["action"] == "PUT /api/v1/tenants/{tenant}/connection"]
+        self.assertTrue(put and put[-1]["before"]["strictness"] == "normal" and put[-1]["after"]["strictness"] == "strict", put)
+
+    def test_new_endpoints_refused_to_everyone_who_may_not(self):
+        root = self.login("root")
+        status, op_entry, _, _ = root.call("POST", "/api/v1/allowlist", {"entry": "198.51.100.0/24"})
+        self.assertIn(status, (200, 201))
+        status, acme_entry, _, _ = root.call("POST", "/api/v1/tenants/acme/allowlist", {"entry": "198.51.100.1"})
+        self.assertIn(status, (200, 201))
+        # (method, path, body, who may: "op" operators only, "admin" acme's admin too, "read" acme's auditor too)
+        eps = [
+            ("GET", "/api/v1/stats?tenant=acme", None, "read"),
+            ("GET", "/api/v1/reputation/ips/198.51.100.1?tenant=acme", None, "read"),
+            ("GET", "/api/v1/reputation/top", None, "op"),
+            ("GET", "/api/v1/allowlist", None, "op"),
+            ("POST", "/api/v1/allowlist", {"entry": "203.0.113.0/24"}, "op"),
+            ("DELETE", f"/api/v1/allowlist/{op_entry['id']}", None, "op"),
+            ("GET", "/api/v1/tenants/acme/allowlist", None, "read"),
+            ("POST", "/api/v1/tenants/acme/allowlist", {"entry": "203.0.113.0/24"}, "admin"),
+            ("DELETE", f"/api/v1/tenants/acme/allowlist/{acme_entry['id']}", None, "admin"),
+            ("GET", "/api/v1/tenants/acme/connection", None, "read"),
+            ("PUT", "/api/v1/tenants/acme/connection", {"strictness": "off"}, "admin"),
+            ("PATCH", "/api/v1/users/acme-auditor", {"totp": False}, "admin"),
+        ]
+        own = [("POST", "/api/v1/session/totp", None), ("POST", "/api/v1/session/totp/confirm", {"code": "123456"}),
+               ("POST", "/api/v1/session/totp/disable", {"code": "123456"})]
+        beta, auditor, bob, admin = (self.login(n) for n in ("beta-admin", "acme-auditor", "bob", "acme-admin"))
+        status, short, _, _ = root.call("POST", "/api/v1/tokens", {"label": "short", "access": "write", "expires_in": 1})
+        self.assertEqual(status, 201)
+        status, tok, _, _ = root.call("POST", "/api/v1/tokens", {"label": "w", "access": "write", "expires_in": 600})
+        expired = Client(self.api_port, token=short["token"])
+        no_csrf = Client(self.api_port, cookie=root.cookie)
+        time.sleep(1.1)
+        for method, path, body, may in eps + [(m, p, b, "own") for m, p, b in own]:
+            what = f"{method} {path}"
+            status, resp, hdrs, _ = self.anon().call(method, path, body)
+            self.assertEqual(status, 401, f"no session: {what}")
+            self.assert_headers(hdrs, what)
+            self.assertEqual(expired.call(method, path, body)[0], 401, f"expired token: {what}")
+            if method != "GET":
+                status, resp, _, _ = no_csrf.call(method, path, body)
+                self.assertEqual((status, resp["error"]["code"]), (403, "csrf"), f"no CSRF: {what}")
+            if may == "own":  # the caller's own TOTP: sessions only, never a token
+                status, resp, _, _ = Client(self.api_port, token=tok["token"]).call(method, path, body)
+                self.assertEqual(status, 403, f"token: {what} -> {resp}")
+                continue
+            status, resp, _, _ = beta.call(method, path, body)
+            self.assertEqual(status, 403, f"beta-admin: {what} -> {resp}")
+            self.assertEqual(set(resp["error"]), {"code", "message", "field"})
+            status, resp, _, _ = bob.call(method, path, body)
+            self.assertEqual(status, 403, f"end user: {what} -> {resp}")
+            if method != "GET" or may == "op":
+                status, resp, _, _ = auditor.call(method, path, body)
+                self.assertEqual(status, 403, f"auditor: {what} -> {resp}")
+            if may == "op":
+                status, resp, _, _ = admin.call(method, path, body)
+                self.assertEqual(status, 403, f"acme-admin: {what} -> {resp}")
+        # Nothing changed through those refusals.
+        self.assertIn("198.51.100.0/24", [e["entry"] for e in root.call("GET", "/api/v1/allowlist")[1]["items"]])
+        self.assertIn("198.51.100.1", [e["entry"] for e in root.call("GET", "/api/v1/tenants/acme/allowlist")[1]["items"]])
+        self.assertNotIn("203.0.113.0/24", self.gw.cli("reputation", "allow", "list").stdout)
+        self.assertTrue(root.call("GET", "/api/v1/tenants/acme/connection")[1]["inherited"])
+        # Tidy up for the other tests.
+        self.assertEqual(root.call("DELETE", f"/api/v1/allowlist/{op_entry['id']}")[0], 204)
+        self.assertEqual(root.call("DELETE", f"/api/v1/tenants/acme/allowlist/{acme_entry['id']}")[0], 204)
+
+
+class ConnectionAllowTest(unittest.TestCase):
+    """An allow entry added through the API lets a DNS-listed client through for that tenant."""
+    LISTED = "127.0.2.5"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dns = harness.Dnsmasq(["--txt-record=ready.test,ok", "--host-record=5.2.0.127.bl.test,127.0.0.2"])
+        cls.sink = harness.Sink().start()
+        cls.gw = harness.Gateway(dns={"servers": f"127.0.0.1:{cls.dns.port}"}, connection={"dns_lists": ["bl.test*3"]})
+        cls.gw.add_tenant_domain("acme", "acme.example", cls.sink.port)
+        cls.gw.add_user("acme-admin", "admin", "acme", None, PASSWORD)
+        cls.gw.start()
+        wait_until(lambda: Client(cls.gw.api_port).call("GET", "/api/v1/openapi.json")[0] == 200, 20,
+                   what="the API to listen")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.cleanup()
+        cls.sink.stop()
+        cls.dns.stop()
+
+    def rcpt(self):
+        import smtplib
+        s = smtplib.SMTP("127.0.0.1", self.gw.port, local_hostname="client.example", timeout=30,
+                         source_address=(self.LISTED, 0))
+        try:
+            s.ehlo()
+            s.mail("someone@listed.example")
+            return s.rcpt("bob@acme.example")[0]
+        finally:
+            s.quit()
+
+    def test_allow_entry_from_the_api_lets_the_listed_client_in(self):
+        self.assertEqual(self.rcpt(), 554)
+        status, body, _, cookies = Client(self.gw.api_port).call("POST", "/api/v1/login",
+                                                                 {"name": "acme-admin", "password": PASSWORD})
+        self.assertEqual(status, 200, body)
+        admin = Client(self.gw.api_port, cookie=[c for c in cookies if c.startswith("mm_session=")][0].split(";")[0],
+                       csrf=body["csrf_token"])
+        status, entry, _, _ = admin.call("POST", "/api/v1/tenants/acme/allowlist", {"entry": self.LISTED, "note": "it"})
+        self.assertEqual(status, 201, entry)
+        wait_until(lambda: self.rcpt() == 250, 10, what="the allow entry loaded by the gateway")
+        self.assertEqual(admin.call("DELETE", f"/api/v1/tenants/acme/allowlist/{entry['id']}")[0], 204)
+        wait_until(lambda: self.rcpt() == 554, 10, what="the removal loaded by the gateway")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 // Issue 7 API extensions: dashboard statistics, TOTP, connection control.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "api/totp.h"
+#include "reputation/reputation.h"
 #include "api_fixture.h"
 
 namespace mm::api {
@@ -285,6 +288,166 @@ TEST_F(TotpApiTest, TokensCannotEnrol) {
   ASSERT_EQ(t.status, 201) << t.body;
   std::string bearer = "Bearer " + json::parse(t.body)["token"].get<std::string>();
   EXPECT_EQ(call("POST", "/api/v1/session/totp", "", {{"authorization", bearer}}).status, 403);
+}
+
+
+class ConnectionApiTest : public ApiTest {
+ protected:
+  void deps(ApiDeps& d) override {
+    d.reputation = &rep;
+    d.default_strictness = "normal";
+  }
+  void SetUp() override {
+    for (int i = 0; i < 12; ++i) rep.record("198.51.100.7", reputation::Outcome::Spam, now);
+    rep.record("198.51.100.7", reputation::Outcome::Clean, now);
+    rep.record("192.0.2.10", reputation::Outcome::Clean, now);
+    ApiTest::SetUp();
+    auto op = tenancy::Scope::operator_scope();
+    ASSERT_TRUE(ten->create_user(op, "carol", "auditor", "acme", "", "carol-password-12"));
+    ASSERT_TRUE(ten->add_account(op, "acme", "dave@acme.example", ""));
+    ASSERT_TRUE(ten->create_user(op, "dave", "user", "acme", "dave@acme.example", "dave-password-123"));
+    for (auto [u, pw] : {std::pair{"root", "operator-password-1"}, {"alice", "alice-password-12"}, {"bob", "bob-password-1234"},
+                         {"carol", "carol-password-12"}, {"dave", "dave-password-123"}}) {
+      std::string csrf;
+      auto cookie = login(u, pw, &csrf);
+      as[u] = {{"cookie", cookie}, {"x-csrf-token", csrf}};
+    }
+  }
+  Response req(const std::string& who, const std::string& method, const std::string& path, const json& body = nullptr) {
+    return call(method, path, body.is_null() ? "" : body.dump(), as[who]);
+  }
+  reputation::Reputation rep{{86400, 0.5}};
+  std::map<std::string, std::map<std::string, std::string>> as;
+};
+
+TEST_F(ConnectionApiTest, LookupShowsCountsActionsAndAllowEntries) {
+  auto r = req("root", "GET", "/api/v1/reputation/ips/198.51.100.7");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["ip"], "198.51.100.7");
+  EXPECT_EQ(j["network"], "198.51.100.0/24");
+  EXPECT_DOUBLE_EQ(j["ip_counts"]["spam"].get<double>(), 12);
+  EXPECT_DOUBLE_EQ(j["ip_counts"]["clean"].get<double>(), 1);
+  EXPECT_NEAR(j["bad_share_ip"].get<double>(), 12.0 / 13, 1e-9);
+  EXPECT_EQ(j["actions"]["normal"], "refuse");
+  EXPECT_EQ(j["strictness"], "normal");
+  EXPECT_EQ(j["action"], "refuse");
+  EXPECT_NE(j["reason"].get<std::string>().find("198.51.100.7"), std::string::npos);
+  EXPECT_TRUE(j["allowed_by"].empty());
+  EXPECT_EQ(json::parse(req("root", "GET", "/api/v1/reputation/ips/192.0.2.10").body)["action"], "none");
+  EXPECT_EQ(req("root", "GET", "/api/v1/reputation/ips/not-an-ip").status, 400);
+
+  // acme turns strictness off and allows the network; its admin sees that, beta's does not.
+  EXPECT_EQ(req("alice", "PUT", "/api/v1/tenants/acme/connection", {{"strictness", "off"}}).status, 200);
+  auto a = req("alice", "POST", "/api/v1/tenants/acme/allowlist", {{"entry", "198.51.100.9/24"}, {"note", "partner"}});
+  ASSERT_EQ(a.status, 201) << a.body;
+  EXPECT_EQ(json::parse(a.body)["entry"], "198.51.100.0/24");  // normalised as the CLI does
+  j = json::parse(req("carol", "GET", "/api/v1/reputation/ips/198.51.100.7").body);
+  EXPECT_EQ(j["tenant"], "acme");
+  EXPECT_EQ(j["strictness"], "off");
+  ASSERT_EQ(j["allowed_by"].size(), 1u);
+  EXPECT_EQ(j["allowed_by"][0]["note"], "partner");
+  j = json::parse(req("bob", "GET", "/api/v1/reputation/ips/198.51.100.7").body);
+  EXPECT_EQ(j["strictness"], "normal");
+  EXPECT_TRUE(j["allowed_by"].empty());
+  EXPECT_EQ(req("bob", "GET", "/api/v1/reputation/ips/198.51.100.7?tenant=acme").status, 403);
+  EXPECT_EQ(req("dave", "GET", "/api/v1/reputation/ips/198.51.100.7").status, 403);
+}
+
+TEST_F(ConnectionApiTest, TopIsForOperators) {
+  auto r = req("root", "GET", "/api/v1/reputation/top?limit=2");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = json::parse(r.body);
+  ASSERT_EQ(j["items"].size(), 2u);
+  std::set<std::string> sources;
+  for (auto& i : j["items"]) sources.insert(i["source"]);
+  EXPECT_TRUE(sources.count("198.51.100.7"));
+  EXPECT_TRUE(sources.count("198.51.100.0/24"));
+  for (auto& i : j["items"]) EXPECT_DOUBLE_EQ(i["bad"].get<double>(), 12);
+  for (auto who : {"alice", "carol", "dave"}) EXPECT_EQ(req(who, "GET", "/api/v1/reputation/top").status, 403) << who;
+}
+
+TEST_F(ConnectionApiTest, AllowListsAreScopedValidatedAndAudited) {
+  // Operator-wide: operators only.
+  auto r = req("root", "POST", "/api/v1/allowlist", {{"entry", "*.Partner.Example"}, {"expires_at", now + 3600}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto id = json::parse(r.body)["id"].get<int64_t>();
+  EXPECT_EQ(json::parse(r.body)["entry"], "*.partner.example");
+  EXPECT_EQ(req("root", "POST", "/api/v1/allowlist", {{"entry", "*.partner.example"}}).status, 200);  // replaced
+  for (auto who : {"alice", "carol", "dave"}) {
+    EXPECT_EQ(req(who, "GET", "/api/v1/allowlist").status, 403) << who;
+    EXPECT_EQ(req(who, "POST", "/api/v1/allowlist", {{"entry", "192.0.2.1"}}).status, 403) << who;
+    EXPECT_EQ(req(who, "DELETE", "/api/v1/allowlist/" + std::to_string(id)).status, 403) << who;
+  }
+  for (auto bad : {"", "not an entry", "192.0.2.0/99", "sender:"})
+    EXPECT_EQ(req("root", "POST", "/api/v1/allowlist", {{"entry", bad}}).status, 400) << bad;
+  EXPECT_EQ(req("root", "POST", "/api/v1/allowlist", {{"entry", "192.0.2.1"}, {"expires_at", now - 1}}).status, 400);
+
+  // A tenant's list: its admin changes, its auditor reads, others are refused.
+  r = req("alice", "POST", "/api/v1/tenants/acme/allowlist", {{"entry", "sender:Example.COM"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto tid = json::parse(r.body)["id"].get<int64_t>();
+  auto list = json::parse(req("carol", "GET", "/api/v1/tenants/acme/allowlist").body);
+  ASSERT_EQ(list["items"].size(), 1u);
+  EXPECT_EQ(list["items"][0]["entry"], "sender:example.com");
+  EXPECT_EQ(req("carol", "POST", "/api/v1/tenants/acme/allowlist", {{"entry", "192.0.2.1"}}).status, 403);
+  EXPECT_EQ(req("bob", "GET", "/api/v1/tenants/acme/allowlist").status, 403);
+  EXPECT_EQ(req("bob", "DELETE", "/api/v1/tenants/acme/allowlist/" + std::to_string(tid)).status, 403);
+  EXPECT_EQ(req("dave", "GET", "/api/v1/tenants/acme/allowlist").status, 403);
+  EXPECT_EQ(req("root", "GET", "/api/v1/tenants/nope/allowlist").status, 404);
+  // The operator-wide entry is not in acme's list, and acme's id does not reach it.
+  EXPECT_EQ(req("alice", "DELETE", "/api/v1/tenants/acme/allowlist/" + std::to_string(id)).status, 204);
+  EXPECT_EQ(json::parse(req("root", "GET", "/api/v1/allowlist").body)["items"].size(), 1u);
+  // The store has what the CLI would list.
+  int found = 0;
+  for (auto& e : st->reputation().allow_entries()) found += e.tenant == "acme" && e.pattern == "sender:example.com";
+  EXPECT_EQ(found, 1);
+  EXPECT_EQ(req("alice", "DELETE", "/api/v1/tenants/acme/allowlist/" + std::to_string(tid)).status, 204);
+  EXPECT_EQ(req("alice", "DELETE", "/api/v1/tenants/acme/allowlist/" + std::to_string(tid)).status, 204);  // idempotent
+  EXPECT_TRUE(json::parse(req("alice", "GET", "/api/v1/tenants/acme/allowlist").body)["items"].empty());
+  EXPECT_EQ(req("alice", "DELETE", "/api/v1/tenants/acme/allowlist/x").status, 400);
+
+  bool added = false, removed = false;
+  for (auto& a : st->api()->audit({})) {
+    if (a.action == "POST /api/v1/tenants/{tenant}/allowlist") added |= a.tenant == "acme" && a.actor == "alice";
+    if (a.action == "DELETE /api/v1/tenants/{tenant}/allowlist/{id}")
+      removed |= a.before_json.find("sender:example.com") != std::string::npos;
+  }
+  EXPECT_TRUE(added);
+  EXPECT_TRUE(removed);
+}
+
+TEST_F(ConnectionApiTest, TenantStrictnessAndGreylisting) {
+  auto j = json::parse(req("carol", "GET", "/api/v1/tenants/acme/connection").body);
+  EXPECT_EQ(j, (json{{"tenant", "acme"}, {"strictness", "normal"}, {"inherited", true}, {"greylisting", false}}));
+  auto gen = st->config_generation();
+  auto r = req("alice", "PUT", "/api/v1/tenants/acme/connection", {{"strictness", "strict"}, {"greylisting", true}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body), (json{{"tenant", "acme"}, {"strictness", "strict"}, {"inherited", false}, {"greylisting", true}}));
+  EXPECT_GT(st->config_generation(), gen);  // the gateway reloads
+  EXPECT_EQ(st->reputation().strictness().at("acme"), "strict");
+  EXPECT_TRUE(st->reputation().greylisting().count("acme"));
+  // Idempotent, partial, and back to the default.
+  EXPECT_EQ(req("alice", "PUT", "/api/v1/tenants/acme/connection", {{"strictness", "strict"}}).status, 200);
+  j = json::parse(req("alice", "PUT", "/api/v1/tenants/acme/connection", {{"strictness", "default"}}).body);
+  EXPECT_EQ(j["strictness"], "normal");
+  EXPECT_EQ(j["inherited"], true);
+  EXPECT_EQ(j["greylisting"], true);
+  EXPECT_EQ(req("alice", "PUT", "/api/v1/tenants/acme/connection", {{"strictness", "paranoid"}}).status, 400);
+  EXPECT_EQ(req("alice", "PUT", "/api/v1/tenants/acme/connection", {{"greylist", true}}).status, 400);
+  EXPECT_EQ(req("carol", "PUT", "/api/v1/tenants/acme/connection", {{"greylisting", false}}).status, 403);
+  EXPECT_EQ(req("bob", "PUT", "/api/v1/tenants/acme/connection", {{"greylisting", false}}).status, 403);
+  EXPECT_EQ(req("bob", "GET", "/api/v1/tenants/acme/connection").status, 403);
+  EXPECT_EQ(req("dave", "GET", "/api/v1/tenants/acme/connection").status, 403);
+  EXPECT_EQ(req("root", "PUT", "/api/v1/tenants/acme/connection", {{"greylisting", false}}).status, 200);
+  EXPECT_FALSE(st->reputation().greylisting().count("acme"));
+}
+
+TEST_F(ApiTest, ReputationWithoutALiveServerIs503) {
+  std::string csrf;
+  auto cookie = login("root", "operator-password-1", &csrf);
+  EXPECT_EQ(call("GET", "/api/v1/reputation/ips/192.0.2.1", "", {{"cookie", cookie}}).status, 503);
+  EXPECT_EQ(call("GET", "/api/v1/reputation/top", "", {{"cookie", cookie}}).status, 503);
 }
 
 }  // namespace
