@@ -81,7 +81,7 @@ export async function connectionPage(ctx: PageCtx, h1: HTMLElement): Promise<voi
           { label: t("conn.kind"), cell: (x) => String(x["kind"] ?? "") },
           { label: tv("conn.count", "bad"), cell: (x) => num(x["bad"]), cls: "num" },
           { label: tv("conn.count", "total"), cell: (x) => num((x["counts"] as Counts | undefined)?.total), cls: "num" },
-          { label: t("conn.actionCol"), cell: (x) => String(x["action"] ?? "—") },
+          { label: t("conn.actionCol"), cell: (x) => tv("conn.act", String(x["action"] ?? "—")) },
         ], items);
       } catch (e) {
         if (isMissingEndpoint(e)) return notAvailable(t("conn.top"));
@@ -194,14 +194,14 @@ function reputationView(r: Record<string, unknown>): HTMLElement {
   return h("div", { class: "reputation", id: "rep-facts" },
     h("div", { class: "kpis" },
       h("div", { class: "kpi", id: "rep-action" }, h("span", { class: "kpi-label" }, t("conn.action", { level: tv("conn.strict", String(r["strictness"] ?? "")) })),
-        h("strong", { class: "kpi-value small" }, String(r["action"] ?? "—")), h("small", null, String(r["reason"] ?? ""))),
+        h("strong", { class: "kpi-value small" }, tv("conn.act", String(r["action"] ?? "—"))), h("small", null, String(r["reason"] ?? ""))),
       h("div", { class: "kpi" }, h("span", { class: "kpi-label" }, t("conn.badShareIp")), h("strong", { class: "kpi-value" }, pct(r["bad_share_ip"]))),
       h("div", { class: "kpi" }, h("span", { class: "kpi-label" }, t("conn.badShareNet")), h("strong", { class: "kpi-value" }, pct(r["bad_share_network"])))),
     countsTable(t("conn.counts"), [[String(r["ip"] ?? ""), r["ip_counts"] as Counts | undefined],
       [String(r["network"] ?? ""), r["network_counts"] as Counts | undefined]]),
     table(t("conn.perLevel"), [
       { label: t("conn.strictness"), cell: (k: string) => tv("conn.strict", k) },
-      { label: t("conn.actionCol"), cell: (k) => actions[k] ?? "—" },
+      { label: t("conn.actionCol"), cell: (k) => tv("conn.act", actions[k] ?? "—") },
       { label: t("conn.reason"), cell: (k) => reasons[k] ?? "" },
     ], ["low", "normal", "strict"].filter((k) => k in actions)),
     h("p", { id: "rep-allowed" }, allowed.length
