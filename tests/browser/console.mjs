@@ -470,6 +470,19 @@ try {
     await page.waitForURL(new RegExp(`/t/${S.tenantB}/policies$`));
     await page.locator("main h1", { hasText: "Policies and rules" }).waitFor();
     check((await page.locator("main .error-box").count()) === 0, "the operator may open tenant B's policies");
+    // the worst sources and the operator-wide allow list
+    await visit(`/t/${S.tenantA}/connection`);
+    const top = page.locator("section", { hasText: "Worst reputation" });
+    await top.locator("tbody tr", { hasText: "127.0.0.1" }).first().waitFor();
+    await page.locator("section", { hasText: "Operator-wide allow list" }).waitFor();
+    await shot("operator-connection");
+    // the operator resets a user's second factor
+    if (facts.totp === "enrolled") {
+      await visit("/users");
+      await page.getByRole("button", { name: `Reset second factor: ${S.totpUser}` }).click();
+      await page.locator("#status.status-ok", { hasText: "Second factor" }).waitFor();
+      facts.totp_reset = true;
+    }
   });
 } finally {
   facts.console_errors = consoleErrors.filter((e) => !/the server responded with a status of (400|401|403|404)/.test(e));

@@ -173,6 +173,11 @@ class ConsoleTest(unittest.TestCase):
         session = api_call(self.gw.api_port, "GET", "/api/v1/session", cookie=self.root_cookie)[1]
         if "totp" in session:
             self.assertEqual(report["facts"].get("totp"), "enrolled", report["facts"])
+            # ... and reset by the operator in the browser: the password alone signs in again.
+            self.assertTrue(report["facts"].get("totp_reset"))
+            status, body, _ = api_call(self.gw.api_port, "POST", "/api/v1/login",
+                                       {"name": SCENARIO["totpUser"], "password": PASSWORD})
+            self.assertEqual(status, 200, body)
         for name in ("dashboard", "quarantine", "quarantine-preview", "tracking", "senders", "policies", "connection",
                      "domains", "accounts", "users", "audit", "settings", "cookies", "quarantine-ja",
                      "tenant-b-refused", "enduser-quarantine", "dashboard-768", "quarantine-768", "settings-totp"):
