@@ -67,8 +67,8 @@ export async function connectionPage(ctx: PageCtx, h1: HTMLElement): Promise<voi
         throw e;
       }
     }),
-    fill(allowBox, () => allowList(`${base}/allowlist`)),
-    isOp ? fill(opAllowBox, () => allowList("/allowlist")) : Promise.resolve(),
+    fill(allowBox, () => allowList(`${base}/allowlist`, t("conn.allow", { tenant: tn }))),
+    isOp ? fill(opAllowBox, () => allowList("/allowlist", t("conn.opAllow"))) : Promise.resolve(),
     isOp ? fill(topBox, async () => {
       try {
         const r = await get<unknown>("/reputation/top", { limit: 20 });
@@ -109,7 +109,7 @@ export async function connectionPage(ctx: PageCtx, h1: HTMLElement): Promise<voi
     return f;
   }
 
-  async function allowList(path: string): Promise<HTMLElement> {
+  async function allowList(path: string, caption: string): Promise<HTMLElement> {
     let entries: AllowEntry[];
     try {
       entries = await list<AllowEntry>(path);
@@ -118,7 +118,7 @@ export async function connectionPage(ctx: PageCtx, h1: HTMLElement): Promise<voi
       throw e;
     }
     const wrap = h("div");
-    wrap.append(table(t("conn.allowShort"), [
+    wrap.append(table(caption, [
       { label: t("conn.entry"), cell: (x: AllowEntry) => x.entry ?? x.pattern ?? "" },
       { label: t("common.created"), cell: (x) => fmtTime(x.created_at) },
       { label: t("conn.note"), cell: (x) => x.note ?? "" },

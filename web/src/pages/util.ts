@@ -19,9 +19,14 @@ export async function list<T>(path: string, query: Query = {}): Promise<T[]> {
 export function section(title: string, ...children: (Node | string | null | false)[]): HTMLElement {
   const s = h("section", { class: "card" }, h("h2", null, title));
   for (const c of children) if (c) s.append(c);
-  // A table captioned like its section keeps the caption for screen readers only.
-  for (const cap of s.querySelectorAll("caption")) if (cap.textContent === title) cap.classList.add("sr-only");
+  hideEchoedCaptions(s);
   return s;
+}
+
+// A table captioned like its section keeps the caption for screen readers only.
+export function hideEchoedCaptions(sec: Element | null): void {
+  const title = sec?.querySelector("h2")?.textContent;
+  if (sec && title) for (const cap of sec.querySelectorAll("caption")) if (cap.textContent === title) cap.classList.add("sr-only");
 }
 
 // Runs an action; success or the API's error goes to the status line. Returns whether it worked.
@@ -54,6 +59,7 @@ export function notAvailable(what: string): HTMLElement {
 export async function fill(el: HTMLElement, load: () => Promise<HTMLElement>): Promise<void> {
   try {
     clear(el, await load());
+    hideEchoedCaptions(el.closest("section"));
   } catch (e) {
     clear(el, h("p", { class: "form-error", role: "alert" }, errText(e)));
   }
