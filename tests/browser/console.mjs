@@ -277,6 +277,28 @@ try {
     check((await page.locator("tbody tr", { hasText: "/release" }).count()) >= 1, "the audit log lists the release");
   });
 
+  await step("admin edits a policy, adds an account and a user", async () => {
+    await visit(`/t/${S.tenantA}/policies`);
+    const pf = page.locator("section", { hasText: "Class policies" });
+    await pf.getByLabel("Rules", { exact: true }).fill(S.policy);
+    await pf.getByRole("button", { name: "Save" }).click();
+    await page.locator("#status.status-ok", { hasText: "Policy saved" }).waitFor();
+    await page.locator("tbody tr", { hasText: S.policy }).waitFor();
+    await visit(`/t/${S.tenantA}/accounts`);
+    await page.getByLabel("Address", { exact: true }).fill(S.newAccount);
+    await page.getByRole("button", { name: "Add" }).click();
+    await page.locator("tbody tr", { hasText: S.newAccount }).waitFor();
+    await visit("/users");
+    const uf = page.locator("form", { has: page.getByRole("button", { name: "Create user" }) });
+    await uf.getByLabel("Name").fill(S.newUser);
+    await uf.getByLabel("Role").selectOption("user");
+    await uf.getByLabel("Account (end users)").fill(S.newAccount);
+    await uf.getByLabel("Password").fill(PASSWORD);
+    await uf.getByRole("button", { name: "Create user" }).click();
+    await page.locator("#status.status-ok", { hasText: `User ${S.newUser} created` }).waitFor();
+    await page.locator("tbody tr", { hasText: S.newAccount }).waitFor();
+  });
+
   await step("connection control: settings, allow list, reputation lookup", async () => {
     await visit(`/t/${S.tenantA}/connection`);
     if (await page.locator("main .not-available").count()) {
@@ -351,9 +373,15 @@ try {
     await shot("quarantine-ja");
     await visit("/dashboard");
     await page.locator("main h1", { hasText: "ダッシュボード" }).waitFor();
+    await page.locator("main .loading").waitFor({ state: "detached" }).catch(() => {});
     await shot("dashboard-ja");
+    await visit(`/tracking?subject=${encodeURIComponent(S.subject)}&run=1`);
+    await page.locator("#track-results tbody tr").first().getByRole("button", { name: /^詳細/ }).click();
+    await page.locator("#track-symbols").waitFor();
+    await page.locator("#track-details h3", { hasText: "判定の理由" }).waitFor();
+    await shot("tracking-ja");
     await page.locator("#lang-select").selectOption("en");
-    await page.locator("main h1", { hasText: "Dashboard" }).waitFor();
+    await page.locator("main h1", { hasText: "Message tracking" }).waitFor();
   });
 
   await step("tenant A's admin cannot reach tenant B", async () => {
@@ -476,6 +504,15 @@ try {
     await top.locator("tbody tr", { hasText: "127.0.0.1" }).first().waitFor();
     await page.locator("section", { hasText: "Operator-wide allow list" }).waitFor();
     await shot("operator-connection");
+    // domains and routes are the operator's
+    await visit(`/t/${S.tenantA}/domains`);
+    await page.getByLabel("Domain", { exact: true }).fill(S.newDomain);
+    await page.getByLabel("Routes").fill("127.0.0.1:2526, [::1]:2526");
+    await page.getByLabel("TLS to the route").selectOption("none");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.locator("#status.status-ok").waitFor();
+    await page.locator("tbody tr", { hasText: S.newDomain }).filter({ hasText: "[::1]:2526" }).waitFor();
+    await shot("operator-domains");
     // the operator resets a user's second factor
     if (facts.totp === "enrolled") {
       await visit("/users");

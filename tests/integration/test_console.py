@@ -40,7 +40,8 @@ SCENARIO = {
     "otherSubject": "console-carol-only", "betaSubject": "console-beta-secret",
     "bodyMarker": "Hello from the console test", "htmlMarker": "<b>not bold</b>",
     "symbol": SYMBOL, "approve": "friend@partner.example", "bulkSubjects": ["console-bulk-one", "console-bulk-two"],
-    "userBlock": "pest@nuisance.example", "allowNet": "192.0.2.0/24", "allowIp": "192.0.2.7",
+    "userBlock": "pest@nuisance.example", "policy": "spam>=high=reject spam=quarantine bulk=tag",
+    "newAccount": "dave@acme.example", "newUser": "dave", "newDomain": "acme-two.example", "allowNet": "192.0.2.0/24", "allowIp": "192.0.2.7",
 }
 
 
@@ -161,6 +162,14 @@ class ConsoleTest(unittest.TestCase):
         self.assertEqual([status[s] for s in SCENARIO["bulkSubjects"]], ["deleted", "deleted"], status)
         self.assertEqual(status[SCENARIO["userSubject"]], "held")
         self.assertEqual(status[SCENARIO["subject"]], "released")
+        # The policy, account, user and domain made in the browser.
+        pol = api_call(self.gw.api_port, "GET", "/api/v1/tenants/acme/policies", cookie=self.root_cookie)[1]["items"]
+        self.assertIn(("tenant", SCENARIO["policy"]), [(p["level"], p["spec"]) for p in pol])
+        users = api_call(self.gw.api_port, "GET", "/api/v1/users?tenant=acme", cookie=self.root_cookie)[1]["items"]
+        self.assertIn(("dave", "user", "dave@acme.example"), [(u["name"], u["role"], u["account"]) for u in users])
+        doms = api_call(self.gw.api_port, "GET", "/api/v1/tenants/acme/domains", cookie=self.root_cookie)[1]["items"]
+        two = [d for d in doms if d["name"] == SCENARIO["newDomain"]]
+        self.assertEqual([(r["host"], r["port"]) for r in two[0]["routes"]], [("127.0.0.1", 2526), ("::1", 2526)])
         # Connection control set in the browser (when the server has it).
         status, conn, _ = api_call(self.gw.api_port, "GET", "/api/v1/tenants/acme/connection", cookie=self.root_cookie)
         if status == 200:
