@@ -253,6 +253,10 @@ try {
     check(/quarantined/.test(pathText), `the path shows the quarantine: ${pathText.slice(0, 300)}`);
     facts.tracking_symbols = text.split(/\s+/).filter((x) => /^[A-Z_]{3,}$/.test(x));
     await shot("tracking");
+    // the release goes on under a new queue id: follow it to its delivery
+    await page.locator('#track-details [data-action="follow"]').first().click();
+    await page.locator("#track-path", { hasText: "delivered" }).waitFor({ timeout: 20_000 });
+    await shot("tracking-released");
   });
 
   await step("admin visits every other page", async () => {

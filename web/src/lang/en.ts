@@ -65,6 +65,9 @@ export const en = {
   "event.split": "split",
   "event.redirected": "redirected",
   "event.copied": "copied",
+  "event.queued": "queued",
+  "event.held": "held",
+  "event.dsn": "delivery report sent",
 
   "error.generic": "Something went wrong",
   "error.network": "The server could not be reached",
@@ -161,6 +164,7 @@ export const en = {
   "track.why": "Why (scan symbols)",
   "track.noSymbols": "No scan symbols were recorded for this message.",
   "track.path": "Path",
+  "track.follow": "Follow {id}",
 
   "pol.intro": "How mail for {tenant} is treated per verdict, and content rules checked before that.",
   "pol.policies": "Class policies",

@@ -67,6 +67,9 @@ export const ja: Record<keyof typeof en, string> = {
   "event.split": "分割",
   "event.redirected": "転送",
   "event.copied": "コピー",
+  "event.queued": "キュー投入",
+  "event.held": "保留",
+  "event.dsn": "配送状況通知を送信",
 
   "error.generic": "エラーが発生しました",
   "error.network": "サーバーに接続できません",
@@ -163,6 +166,7 @@ export const ja: Record<keyof typeof en, string> = {
   "track.why": "判定の理由 (検査シンボル)",
   "track.noSymbols": "このメッセージには検査シンボルが記録されていません。",
   "track.path": "経路",
+  "track.follow": "{id} を追跡",
 
   "pol.intro": "{tenant} 宛てのメールを判定ごとにどう扱うか、またその前に適用するコンテンツルールです。",
   "pol.policies": "判定別ポリシー",

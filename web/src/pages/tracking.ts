@@ -7,6 +7,9 @@ import { navigate } from "../router";
 import type { PageCtx } from "./index";
 import { dateToUnix, errText, formValues, list, parseSymbols } from "./util";
 
+const emptySummary: Summary = {
+  queue_id: "", tenant: "", ts_us: 0, sender: "", recipients: "", subject: "", message_id: "", client_ip: "", verdict: "", score: 0, action: "",
+};
 const FIELDS = ["tenant", "sender", "recipient", "subject", "queue_id", "message_id", "client_ip", "verdict", "since", "until"];
 
 export async function trackingPage(ctx: PageCtx, h1: HTMLElement): Promise<void> {
@@ -55,9 +58,12 @@ export async function trackingPage(ctx: PageCtx, h1: HTMLElement): Promise<void>
       evs.sort((a, b) => a.ts_us - b.ts_us);
       const syms = new Map<string, string>();
       for (const e of evs) for (const s of parseSymbols(e.detail)) if (!syms.has(s.name)) syms.set(s.name, s.score);
+      // A release or rescan goes on as a new queue id: offer to follow it.
+      const follow = [...new Set(evs.flatMap((e) => [...e.detail.matchAll(/\b(?:released|rescanned|queued) as ([A-Z0-9]{8,})/g)]
+        .map((x) => x[1] ?? "")))].filter((id) => id && id !== m.queue_id);
       const heading = h("h2", { tabindex: -1 }, t("track.details", { id: m.queue_id }));
       clear(details, heading,
-        h("dl", { class: "facts" },
+        m.ts_us === 0 ? null : h("dl", { class: "facts" },
           h("dt", null, t("q.sender")), h("dd", null, m.sender || "<>"),
           h("dt", null, t("q.recipient")), h("dd", null, m.recipients),
           h("dt", null, t("q.subject")), h("dd", null, m.subject),
@@ -69,8 +75,19 @@ export async function trackingPage(ctx: PageCtx, h1: HTMLElement): Promise<void>
         h("h3", null, t("track.path")),
         h("ol", { class: "timeline", id: "track-path" }, evs.map((e) =>
           h("li", null, h("time", null, fmtTime(e.ts_us, true)), " ", h("strong", null, tv("event", e.event)),
-            e.recipient ? ` → ${e.recipient}` : "", h("div", { class: "detail" }, e.detail)))));
+            e.recipient ? ` → ${e.recipient}` : "", h("div", { class: "detail" }, e.detail)))),
+        follow.length ? h("div", { class: "row-actions" }, follow.map((id) =>
+          button(t("track.follow", { id }), () => void showId(id), "small", { "data-action": "follow" }))) : null);
       heading.focus();
+    } catch (e) {
+      clear(details, h("p", { class: "form-error", role: "alert" }, errText(e)));
+    }
+  }
+
+  async function showId(id: string): Promise<void> {
+    try {
+      const found = await list<Summary>("/messages", { queue_id: id });
+      await show(found[0] ?? { ...emptySummary, queue_id: id });
     } catch (e) {
       clear(details, h("p", { class: "form-error", role: "alert" }, errText(e)));
     }
