@@ -437,6 +437,10 @@ try {
       check(!nav.includes(hidden), `the end user's menu has no ${hidden}`);
     check(nav.includes("Approved and blocked senders"), "the end user's menu has the senders");
     await shot("enduser-quarantine");
+    // the end user releases his own message and approves its sender
+    await page.locator("tbody tr", { hasText: S.userSubject }).getByRole("button", { name: /^Release and approve sender/ }).click();
+    await page.locator("#status.status-ok", { hasText: "approved sender" }).waitFor();
+    await page.locator("tbody tr", { hasText: S.userSubject }).waitFor({ state: "detached" });
     await page.locator("nav.side a", { hasText: "Approved and blocked senders" }).click();
     await page.locator("main h1", { hasText: "Approved and blocked senders" }).waitFor();
     await page.locator("main .loading").waitFor({ state: "detached" }).catch(() => {});
