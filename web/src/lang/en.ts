@@ -366,7 +366,7 @@ export const en = {
   "ck.lifetime": "Lifetime",
   "ck.session": "Your signed-in session. Not readable by scripts; deleted when you log out.",
   "ck.csrf": "A token the console sends back with every change, so other sites cannot make changes in your name.",
-  "ck.life": "Until you log out or the session expires",
+  "ck.life": "Until you log out, at most the session lifetime (8 hours by default)",
   "ck.none": "Because both are strictly necessary for the service you asked for, no consent banner is shown.",
-  "ck.lang": "Your language choice is kept in your browser's local storage, not in a cookie, and never sent to the server.",
+  "ck.lang": "Your language choice is kept in your browser's local storage (and an operator's tenant choice in this tab's session storage), not in a cookie, and never sent to the server.",
 };
