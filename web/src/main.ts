@@ -14,28 +14,20 @@ let session: Session | null = null;
 let tenants: string[] = [];
 let chosenTenant = "";
 
+// The navigation is the route table: each page the role may open, in the table's order; pages
+// about one tenant link to the chosen one.
 interface NavItem {
   key: Key;
   path: (tenant: string) => string;
   roles: Session["role"][];
-  needsTenant?: boolean;
+  needsTenant: boolean;
 }
-const ALL: Session["role"][] = ["operator", "admin", "auditor", "user"];
-const STAFF: Session["role"][] = ["operator", "admin", "auditor"];
-const NAV: NavItem[] = [
-  { key: "nav.dashboard", path: () => "/dashboard", roles: STAFF },
-  { key: "nav.quarantine", path: () => "/quarantine", roles: ALL },
-  { key: "nav.tracking", path: () => "/tracking", roles: STAFF },
-  { key: "nav.policies", path: (x) => `/t/${encodeURIComponent(x)}/policies`, roles: STAFF, needsTenant: true },
-  { key: "nav.senders", path: (x) => `/t/${encodeURIComponent(x)}/senders`, roles: ALL, needsTenant: true },
-  { key: "nav.connection", path: (x) => `/t/${encodeURIComponent(x)}/connection`, roles: STAFF, needsTenant: true },
-  { key: "nav.domains", path: (x) => `/t/${encodeURIComponent(x)}/domains`, roles: STAFF, needsTenant: true },
-  { key: "nav.accounts", path: (x) => `/t/${encodeURIComponent(x)}/accounts`, roles: STAFF, needsTenant: true },
-  { key: "nav.users", path: () => "/users", roles: STAFF },
-  { key: "nav.audit", path: () => "/audit", roles: STAFF },
-  { key: "nav.settings", path: () => "/settings", roles: ALL },
-  { key: "nav.cookies", path: () => "/cookies", roles: ALL },
-];
+const NAV: NavItem[] = routes.map((r) => ({
+  key: r.title,
+  path: (tenant: string) => r.pattern.replace(":tenant", encodeURIComponent(tenant)),
+  roles: r.roles,
+  needsTenant: r.pattern.includes(":tenant"),
+}));
 
 export function homePath(s: Session): string {
   return s.role === "user" ? "/quarantine" : "/dashboard";
