@@ -122,8 +122,8 @@ Response ConsoleFiles::serve(const Request& req) const {
   std::error_code ec;
   fs::path root = fs::canonical(dir_, ec);
   if (ec || !fs::is_directory(root, ec))
-    return text(404, "the web console is not installed: " + dir_ +
-                         " does not exist (build it with `npm ci && npm run build` in web/, or set [api] console_dir)");
+    return text(404, "the web console is not installed: its directory ([api] console_dir) does not exist; build it "
+                     "with `npm ci && npm run build` in web/");
   std::string rel;
   if (!segments(req.path, &rel)) return text(400, "bad path");
   std::string file = rel.empty() ? "" : confined(root, rel);
@@ -133,7 +133,7 @@ Response ConsoleFiles::serve(const Request& req) const {
     if (!rel.empty() && !extension(rel).empty()) return text(404, "not found: " + req.path);
     file = confined(root, "index.html");
     index = true;
-    if (file.empty()) return text(404, "the web console is not installed: " + dir_ + " has no index.html");
+    if (file.empty()) return text(404, "the web console is not installed: [api] console_dir has no index.html");
   }
   Response r;
   if (!read_file(file, &r.body)) return text(404, "not found: " + req.path);

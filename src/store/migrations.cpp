@@ -282,6 +282,12 @@ DROP INDEX summaries_tenant_ts;
 DROP INDEX summaries_ts;
 CREATE INDEX summaries_stats_tenant ON message_summaries (tenant, ts_us, verdict, action);
 CREATE INDEX summaries_stats ON message_summaries (ts_us, verdict, action);
+-- Rejected or quarantined messages only, for the top blocked senders and addresses (the WHERE
+-- must stay the same text as the query's, src/store/sqlite_api.cpp mail_stats).
+CREATE INDEX summaries_blocked ON message_summaries (ts_us, sender, client_ip, action)
+  WHERE (action LIKE 'reject:%' OR action LIKE '%quarantine:%');
+CREATE INDEX summaries_blocked_tenant ON message_summaries (tenant, ts_us, sender, client_ip, action)
+  WHERE (action LIKE 'reject:%' OR action LIKE '%quarantine:%');
 -- Recipients refused before DATA, per bucket: a small partial index.
 CREATE INDEX tracking_refused ON tracking_events (ts_us, tenant) WHERE event = 'refused';
 CREATE INDEX tracking_refused_tenant ON tracking_events (tenant, ts_us) WHERE event = 'refused';

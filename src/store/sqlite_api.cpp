@@ -130,8 +130,9 @@ class SqliteApi final : public ApiStore {
     return out;
   }
 
-  // Index-only scans of message_summaries (summaries_stats*, migration 12) and tracking_events
-  // (tenant, ts_us) / (ts_us); the blocked lists read rows of blocked messages only.
+  // Index-only scans (migration 12): summaries_stats* for the series, the partial
+  // summaries_blocked* (rejected or quarantined messages only) for the top lists, and the partial
+  // tracking_refused* for refused recipients.
   MailStats mail_stats(const StatsQuery& q) override {
     MailStats out;
     const int64_t b = q.bucket_s > 0 ? q.bucket_s : 3600;
@@ -140,6 +141,7 @@ class SqliteApi final : public ApiStore {
     for (int64_t i = 0; i < n; ++i) out.series.push_back({q.from + i * b});
     const int64_t from_us = q.from * 1000000, to_us = q.to * 1000000;
     const std::string where = q.tenant.empty() ? "ts_us >= ? AND ts_us < ? AND ? = ''" : "ts_us >= ? AND ts_us < ? AND tenant = ?";
+    // The same text as the partial indexes' WHERE (migration 12), so that SQLite uses them.
     const std::string blocked = "(action LIKE 'reject:%' OR action LIKE '%quarantine:%')";
     (void)read([&] {
       auto s = db_.prepare(

@@ -23,6 +23,20 @@ TEST(Config, DefaultsFillDerivedPaths) {
   EXPECT_EQ(c.listen.size(), 2u);
 }
 
+TEST(Config, ConsoleDirDefaultsToTheSourceTreesBuild) {
+  std::string def = mm::config::defaults().api_console_dir;
+  ASSERT_GE(def.size(), 9u);
+  EXPECT_EQ(def.substr(def.size() - 9), "/web/dist");
+  auto p = write_temp("[api]\nconsole_dir = \"\"\n");
+  auto c = mm::config::load(p);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->api_console_dir, "");
+  unlink(p.c_str());
+  p = write_temp("[api]\nconsole_dir = 3\n");
+  EXPECT_FALSE(mm::config::load(p));
+  unlink(p.c_str());
+}
+
 TEST(Config, ParsesValuesAndDerivesFromVarDir) {
   auto p = write_temp(
       "[server]\nhostname = \"mx.test\"\nvar_dir = \"/tmp/x\"\n"
