@@ -20,7 +20,13 @@ PKGS=(
   clamav-testfiles clamdscan p7zip-full zip unzip sharutils libarchive-tools
   opendkim-tools dnsmasq-base knot knot-dnsutils dnsutils python3-dnspython
   libspf2-dev libopendmarc-dev   # test oracles only (SPF/DMARC differential tests), never linked into mailmoat
+  # the web console's browser tests: Debian's chromium (driven by playwright-core) and CJK fonts
+  chromium fonts-noto-cjk
 )
+# The console is built with Node and npm: Debian's only when none is installed (a newer Node,
+# e.g. 20 from NodeSource, is kept).
+command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -34,4 +40,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
 else
   echo "setup: all packages present"
+fi
+
+# The console's npm dependencies (exact versions from web/package-lock.json; playwright-core
+# downloads no browser: the tests use Debian's chromium).
+WEB="$(cd "$(dirname "$0")/.." && pwd)/web"
+if [ -f "$WEB/package-lock.json" ]; then
+  if [ ! -f "$WEB/node_modules/.package-lock.json" ] || [ "$WEB/package-lock.json" -nt "$WEB/node_modules/.package-lock.json" ]; then
+    (cd "$WEB" && npm ci --no-audit --no-fund)
+  else
+    echo "setup: web/node_modules up to date"
+  fi
 fi
