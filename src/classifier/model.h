@@ -37,6 +37,10 @@ struct Options {
   // Logistic regression (FTRL-Proximal).
   uint32_t hash_bits = 21;  // 2^21 weights
   double alpha = 10.0, beta = 1.0, l1 = 0.0, l2 = 1.0;
+  // NB-weighted logistic input (as NBSVM): a token's value is scaled by (1 - nb_scale) +
+  // nb_scale * r, r = its Bayes log-count ratio ln((spam+1)/(nspam+2)) - ln((ham+1)/(nham+2)),
+  // clamped to +-6. 0: plain binary features.
+  double nb_scale = 0.0;
   // Combined: logit(p) = bayes_weight * logit(p_bayes) + (1 - bayes_weight) * margin_logistic.
   double bayes_weight = 0.5;
   // Below this many spam or ham examples the model is "untrained": classify() returns 0.5.
@@ -127,16 +131,18 @@ class Model {
   // keys, delta + varint coded) and the non-zero FTRL state; a checksum at the end.
   std::string serialize() const;
   static Result<Model> deserialize(std::string_view blob);
-  // Version 2 adds the stack and the feedback memory; version 1 blobs still load (no stack).
-  static constexpr uint16_t kFormatVersion = 2;
+  // Version 2 adds the stack and the feedback memory, version 3 the tokenizer's optional token
+  // groups; older blobs still load (no stack; no extra token groups).
+  static constexpr uint16_t kFormatVersion = 3;
 
  private:
   struct Counts {
     uint32_t spam = 0, ham = 0;
   };
   double bayes_locked(const Features& f, double* score) const;
-  double logistic_margin_locked(const Features& f) const;
-  void ftrl_update_locked(const Features& f, bool is_spam);
+  // nb: the nb_value() of each of f.hashes, when the caller has them (batch training); else looked up.
+  double logistic_margin_locked(const Features& f, const double* nb = nullptr) const;
+  void ftrl_update_locked(const Features& f, bool is_spam, const double* nb = nullptr);
   void train_locked(const std::vector<Features>& examples, const std::vector<bool>& is_spam,
                     const std::vector<size_t>& which, int epochs);
   void learn_locked(const Features& f, bool is_spam);
@@ -144,6 +150,7 @@ class Model {
   Explanation explain_locked(const Features& f) const;
   bool trained_locked() const;
   float weight(size_t i) const;
+  double nb_value(uint64_t h) const;  // the per-token scale of nb_scale
 
   Options opt_;
   mutable std::shared_mutex mu_;
