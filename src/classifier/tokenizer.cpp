@@ -105,6 +105,10 @@ struct Collector {
   std::vector<std::string> logistic_tokens;       // seen by the logistic learner only
 
   void add(std::string t) { tokens.push_back(std::move(t)); }
+  // A token of an optional group (kTokExtrasLogistic routes them to the logistic learner only).
+  void add_extra(std::string t) {
+    (opt.extras & kTokExtrasLogistic ? logistic_tokens : tokens).push_back(std::move(t));
+  }
   void add_prefixed(std::string_view prefix, const std::vector<std::string>& words) {
     for (const auto& w : words) tokens.push_back(std::string(prefix) + w);
   }
@@ -354,7 +358,7 @@ void html_tokens(const message::Message& m, Collector& c) {
       if (j == i) continue;
       std::string tag = lower_ascii(h.substr(i, j - i));
       ++tags;
-      c.add("html:tag:" + tag);
+      c.add_extra("html:tag:" + tag);
       // Attributes up to '>' (quotes honoured), at most 16 per tag.
       size_t k = j, nattr = 0;
       while (k < h.size() && h[k] != '>' && nattr < 16) {
@@ -367,7 +371,7 @@ void html_tokens(const message::Message& m, Collector& c) {
         }
         ++nattr;
         std::string attr = lower_ascii(h.substr(a, k - a));
-        c.add("html:attr:" + tag + ":" + attr);
+        c.add_extra("html:attr:" + tag + ":" + attr);
         while (k < h.size() && (h[k] == ' ' || h[k] == '\t')) ++k;
         if (k >= h.size() || h[k] != '=') continue;
         ++k;
@@ -387,19 +391,19 @@ void html_tokens(const message::Message& m, Collector& c) {
         }
         if (attr == "size" || attr == "color" || attr == "face" || attr == "bgcolor" || attr == "align" ||
             attr == "border" || attr == "cellpadding")
-          c.add("html:val:" + attr + ":" + lower_ascii(trim(v.substr(0, 24))));
+          c.add_extra("html:val:" + attr + ":" + lower_ascii(trim(v.substr(0, 24))));
       }
     }
   }
   if (m.has_html) {
-    c.add("html:tags:" + bucket(tags));
-    if (comments) c.add("html:comments:" + bucket(comments));
+    c.add_extra("html:tags:" + bucket(tags));
+    if (comments) c.add_extra("html:comments:" + bucket(comments));
   }
 }
 
 // kTokHeaders: a few more header facts that spamware gets wrong or writes in its own way.
 void header_extra_tokens(const message::Message& m, Collector& c) {
-  if (!m.date_raw.empty()) c.add("h:date:shape:" + shape(trim(m.date_raw), 40));
+  if (!m.date_raw.empty()) c.add_extra("h:date:shape:" + shape(trim(m.date_raw), 40));
   for (const char* name : {"subject", "from"}) {
     const message::Header* h = find_header(m, name);
     if (!h) continue;
@@ -407,22 +411,22 @@ void header_extra_tokens(const message::Message& m, Collector& c) {
     for (size_t at = v.find("=?"); at != std::string_view::npos; at = v.find("=?", at + 2)) {
       size_t q1 = v.find('?', at + 2);
       if (q1 == std::string_view::npos || q1 + 2 >= v.size() || q1 - at > 40) break;
-      c.add(std::string("h:enc:") + name + ":" + lower_ascii(v.substr(at + 2, q1 - at - 2)) + ":" +
+      c.add_extra(std::string("h:enc:") + name + ":" + lower_ascii(v.substr(at + 2, q1 - at - 2)) + ":" +
             lower_ascii(v.substr(q1 + 1, 1)));
     }
     bool eight = std::any_of(v.begin(), v.end(), [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; });
-    if (eight) c.add(std::string("h:8bit:") + name);
+    if (eight) c.add_extra(std::string("h:8bit:") + name);
   }
-  c.add("h:rcvd:n:" + bucket(m.headers_named("received").size()));
+  c.add_extra("h:rcvd:n:" + bucket(m.headers_named("received").size()));
   for (const auto& t : m.to) {
     auto at = t.address.find('@');
-    c.add("h:to:local:" + shape(t.address.substr(0, at)));
-    if (!t.address.empty() && t.address == m.from.address) c.add("h:to:is-from");
+    c.add_extra("h:to:local:" + shape(t.address.substr(0, at)));
+    if (!t.address.empty() && t.address == m.from.address) c.add_extra("h:to:is-from");
     break;  // the first recipient only
   }
   if (!m.from.display.empty() && m.from.display.find_first_of("abcdefghijklmnopqrstuvwxyz") == std::string::npos &&
       m.from.display.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos)
-    c.add("h:from:name:allcaps");
+    c.add_extra("h:from:name:allcaps");
 }
 
 // kTokUrl: more of each link's shape than its host and path words.
@@ -436,29 +440,29 @@ void url_extra_tokens(const message::Message& m, Collector& c) {
     std::string_view rest = dslash == std::string_view::npos ? href : href.substr(dslash + 2);
     size_t host_end = rest.find_first_of("/?#");
     std::string_view authority = rest.substr(0, host_end);
-    if (authority.find('@') != std::string_view::npos) c.add("url:userinfo");
+    if (authority.find('@') != std::string_view::npos) c.add_extra("url:userinfo");
     auto colon = authority.rfind(':');
-    if (colon != std::string_view::npos && authority.find(']') == std::string_view::npos) c.add("url:port");
+    if (colon != std::string_view::npos && authority.find(']') == std::string_view::npos) c.add_extra("url:port");
     if (!message::is_ip_literal(l.host)) {
       auto dot = l.host.rfind('.');
-      if (dot != std::string::npos) c.add("url:tld:" + l.host.substr(dot + 1));
+      if (dot != std::string::npos) c.add_extra("url:tld:" + l.host.substr(dot + 1));
       size_t labels = static_cast<size_t>(std::count(l.host.begin(), l.host.end(), '.')) + 1;
-      c.add("url:labels:" + bucket(labels));
+      c.add_extra("url:labels:" + bucket(labels));
       if (std::any_of(l.host.begin(), l.host.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
-        c.add("url:host-digits");
+        c.add_extra("url:host-digits");
     }
     if (host_end == std::string_view::npos) continue;
     std::string_view path = rest.substr(host_end);
     auto q = path.find_first_of("?#");
-    if (q != std::string_view::npos && path[q] == '?') c.add("url:query");
+    if (q != std::string_view::npos && path[q] == '?') c.add_extra("url:query");
     std::string_view p = path.substr(0, q);
-    c.add("url:depth:" + bucket(static_cast<size_t>(std::count(p.begin(), p.end(), '/'))));
+    c.add_extra("url:depth:" + bucket(static_cast<size_t>(std::count(p.begin(), p.end(), '/'))));
     auto slash = p.rfind('/');
     std::string_view file = slash == std::string_view::npos ? p : p.substr(slash + 1);
     auto dot = file.rfind('.');
     if (dot != std::string_view::npos && file.size() - dot <= 6 && file.size() - dot > 1)
-      c.add("url:ext:" + lower_ascii(file.substr(dot + 1)));
-    if (href.find('%') != std::string_view::npos) c.add("url:escaped");
+      c.add_extra("url:ext:" + lower_ascii(file.substr(dot + 1)));
+    if (href.find('%') != std::string_view::npos) c.add_extra("url:escaped");
   }
 }
 
@@ -484,9 +488,9 @@ void personal_tokens(const message::Message& m, Collector& c) {
   std::string addr = lower_ascii(m.to.front().address);
   std::string local = addr.substr(0, addr.find('@'));
   std::string text = lower_ascii(m.body_text().substr(0, 200000));
-  if (text.find(addr) != std::string::npos) c.add("b:to-addr");
-  else if (local.size() >= 3 && text.find(local) != std::string::npos) c.add("b:to-local");
-  if (local.size() >= 3 && lower_ascii(m.subject).find(local) != std::string::npos) c.add("s:to-local");
+  if (text.find(addr) != std::string::npos) c.add_extra("b:to-addr");
+  else if (local.size() >= 3 && text.find(local) != std::string::npos) c.add_extra("b:to-local");
+  if (local.size() >= 3 && lower_ascii(m.subject).find(local) != std::string::npos) c.add_extra("s:to-local");
 }
 
 Collector collect(const message::Message& m, const TokenizerOptions& opt) {
