@@ -347,13 +347,17 @@ double feature_value(const Features& f) {
 }
 }  // namespace
 
-double Model::nb_value(uint64_t h) const {
+double Model::nb_from_counts(double spam, double ham) const {
   if (opt_.nb_scale == 0.0) return 1.0;
   const double ns = static_cast<double>(nspam_), nh = static_cast<double>(nham_);
-  double sc = 0, hc = 0;
-  if (auto it = bayes_.find(h); it != bayes_.end()) sc = it->second.spam, hc = it->second.ham;
-  double r = std::log((sc + 1.0) / (ns + 2.0)) - std::log((hc + 1.0) / (nh + 2.0));
+  double r = std::log((spam + 1.0) / (ns + 2.0)) - std::log((ham + 1.0) / (nh + 2.0));
   return (1.0 - opt_.nb_scale) + opt_.nb_scale * std::clamp(r, -6.0, 6.0);
+}
+
+double Model::nb_value(uint64_t h) const {
+  if (opt_.nb_scale == 0.0) return 1.0;
+  if (auto it = bayes_.find(h); it != bayes_.end()) return nb_from_counts(it->second.spam, it->second.ham);
+  return nb_from_counts(0, 0);
 }
 
 double Model::logistic_margin_locked(const Features& f, const double* nb) const {
@@ -384,14 +388,16 @@ void Model::ftrl_update_locked(const Features& f, bool is_spam, const double* nb
   for (uint64_t h : f.logistic_only) update(h & mask, x);
 }
 
-double Model::bayes_locked(const Features& f, double* score) const {
+double Model::bayes_locked(const Features& f, double* score, std::vector<double>* nb) const {
   const double ns = static_cast<double>(std::max<uint64_t>(nspam_, 1));
   const double nh = static_cast<double>(std::max<uint64_t>(nham_, 1));
   const double s = opt_.unknown_strength, x = opt_.unknown_prob;
   std::vector<double> clues;
   clues.reserve(256);
+  if (nb) nb->clear();
   for (uint64_t h : f.hashes) {
     auto it = bayes_.find(h);
+    if (nb) nb->push_back(it == bayes_.end() ? nb_from_counts(0, 0) : nb_from_counts(it->second.spam, it->second.ham));
     if (it == bayes_.end()) continue;
     double sr = it->second.spam / ns, hr = it->second.ham / nh;
     if (sr + hr <= 0) continue;
@@ -425,8 +431,12 @@ Explanation Model::explain_locked(const Features& f) const {
   Explanation e;
   if (!trained_locked()) return e;
   double bscore = 0;
-  e.bayes = bayes_locked(f, &bscore);
-  double margin = logistic_margin_locked(f);
+  // One Bayes table lookup per token serves both learners (the NB scale of the logistic inputs).
+  std::vector<double> nb;
+  const bool scaled = opt_.nb_scale != 0.0;
+  if (scaled) nb.reserve(f.hashes.size());
+  e.bayes = bayes_locked(f, &bscore, scaled ? &nb : nullptr);
+  double margin = logistic_margin_locked(f, scaled ? nb.data() : nullptr);
   e.logistic = sigmoid(margin);
   e.margin = margin;
   e.bayes_chi = bscore;

@@ -37,8 +37,9 @@ struct Options {
   uint32_t max_clues = 150;
   // Logistic regression (FTRL-Proximal).
   uint32_t hash_bits = 21;  // 2^21 weights
-  // l2 1 -> 0.1 with nb_scale 1 (5-fold CV on TRAIN, bench/accuracy/README.md).
-  double alpha = 10.0, beta = 1.0, l1 = 0.0, l2 = 0.1;
+  // l2 0.1-0.3 did a little better in CV with nb_scale 1, but then one "not spam" report turns
+  // the learner around for all similar spam (bench/accuracy/README.md; Model.OneHamReport...).
+  double alpha = 10.0, beta = 1.0, l1 = 0.0, l2 = 1.0;
   // NB-weighted logistic input (as NBSVM): a token's value is scaled by (1 - nb_scale) +
   // nb_scale * r, r = its Bayes log-count ratio ln((spam+1)/(nspam+2)) - ln((ham+1)/(nham+2)),
   // clamped to +-6. 0: plain binary features (the default until format 3).
@@ -143,7 +144,8 @@ class Model {
   struct Counts {
     uint32_t spam = 0, ham = 0;
   };
-  double bayes_locked(const Features& f, double* score) const;
+  // nb (optional): receives the nb_value() of each of f.hashes, from the same lookups.
+  double bayes_locked(const Features& f, double* score, std::vector<double>* nb = nullptr) const;
   // nb: the nb_value() of each of f.hashes, when the caller has them (batch training); else looked up.
   double logistic_margin_locked(const Features& f, const double* nb = nullptr) const;
   void ftrl_update_locked(const Features& f, bool is_spam, const double* nb = nullptr);
@@ -155,6 +157,7 @@ class Model {
   bool trained_locked() const;
   float weight(size_t i) const;
   double nb_value(uint64_t h) const;  // the per-token scale of nb_scale
+  double nb_from_counts(double spam, double ham) const;
 
   Options opt_;
   mutable std::shared_mutex mu_;
