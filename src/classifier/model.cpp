@@ -242,11 +242,20 @@ void Model::train_locked(const std::vector<Features>& examples, const std::vecto
       else ++c.ham;
     }
   }
+  // The Bayes counts stay fixed during the passes: look each token's NB scale up once.
+  std::vector<std::vector<double>> nb;
+  if (opt_.nb_scale != 0.0) {
+    nb.resize(examples.size());
+    for (size_t i : which) {
+      nb[i].reserve(examples[i].hashes.size());
+      for (uint64_t h : examples[i].hashes) nb[i].push_back(nb_value(h));
+    }
+  }
   std::vector<size_t> order = which;
   std::mt19937_64 rng(42);
   for (int e = 0; e < epochs; ++e) {
     std::shuffle(order.begin(), order.end(), rng);
-    for (size_t i : order) ftrl_update_locked(examples[i], is_spam[i]);
+    for (size_t i : order) ftrl_update_locked(examples[i], is_spam[i], nb.empty() ? nullptr : nb[i].data());
   }
 }
 
@@ -330,18 +339,41 @@ float Model::weight(size_t i) const {
   return static_cast<float>(-(z - sign * opt_.l1) / ((opt_.beta + std::sqrt(n_[i])) / opt_.alpha + opt_.l2));
 }
 
-double Model::logistic_margin_locked(const Features& f) const {
+namespace {
+// The logistic learner's input scale: every active feature (both lists) has value 1/sqrt(count).
+double feature_value(const Features& f) {
+  size_t k = f.hashes.size() + f.logistic_only.size();
+  return k == 0 ? 0.0 : 1.0 / std::sqrt(static_cast<double>(k));
+}
+}  // namespace
+
+double Model::nb_from_counts(double spam, double ham) const {
+  if (opt_.nb_scale == 0.0) return 1.0;
+  const double ns = static_cast<double>(nspam_), nh = static_cast<double>(nham_);
+  double r = std::log((spam + 1.0) / (ns + 2.0)) - std::log((ham + 1.0) / (nh + 2.0));
+  return (1.0 - opt_.nb_scale) + opt_.nb_scale * std::clamp(r, -6.0, 6.0);
+}
+
+double Model::nb_value(uint64_t h) const {
+  if (opt_.nb_scale == 0.0) return 1.0;
+  if (auto it = bayes_.find(h); it != bayes_.end()) return nb_from_counts(it->second.spam, it->second.ham);
+  return nb_from_counts(0, 0);
+}
+
+double Model::logistic_margin_locked(const Features& f, const double* nb) const {
   const size_t mask = (size_t{1} << opt_.hash_bits) - 1;
-  const double x = f.hashes.empty() ? 0.0 : 1.0 / std::sqrt(static_cast<double>(f.hashes.size()));
+  const double x = feature_value(f);
   double margin = weight(mask + 1);  // bias
-  for (uint64_t h : f.hashes) margin += weight(h & mask) * x;
+  for (size_t k = 0; k < f.hashes.size(); ++k)
+    margin += weight(f.hashes[k] & mask) * x * (nb ? nb[k] : nb_value(f.hashes[k]));
+  for (uint64_t h : f.logistic_only) margin += weight(h & mask) * x;
   return margin;
 }
 
-void Model::ftrl_update_locked(const Features& f, bool is_spam) {
+void Model::ftrl_update_locked(const Features& f, bool is_spam, const double* nb) {
   const size_t mask = (size_t{1} << opt_.hash_bits) - 1;
-  const double x = f.hashes.empty() ? 0.0 : 1.0 / std::sqrt(static_cast<double>(f.hashes.size()));
-  const double p = sigmoid(logistic_margin_locked(f));
+  const double x = feature_value(f);
+  const double p = sigmoid(logistic_margin_locked(f, nb));
   const double gbase = p - (is_spam ? 1.0 : 0.0);
   auto update = [&](size_t i, double xi) {
     double g = gbase * xi;
@@ -351,17 +383,21 @@ void Model::ftrl_update_locked(const Features& f, bool is_spam) {
     n_[i] = static_cast<float>(n_[i] + g * g);
   };
   update(mask + 1, 1.0);
-  for (uint64_t h : f.hashes) update(h & mask, x);
+  for (size_t k = 0; k < f.hashes.size(); ++k)
+    update(f.hashes[k] & mask, x * (nb ? nb[k] : nb_value(f.hashes[k])));
+  for (uint64_t h : f.logistic_only) update(h & mask, x);
 }
 
-double Model::bayes_locked(const Features& f, double* score) const {
+double Model::bayes_locked(const Features& f, double* score, std::vector<double>* nb) const {
   const double ns = static_cast<double>(std::max<uint64_t>(nspam_, 1));
   const double nh = static_cast<double>(std::max<uint64_t>(nham_, 1));
   const double s = opt_.unknown_strength, x = opt_.unknown_prob;
   std::vector<double> clues;
   clues.reserve(256);
+  if (nb) nb->clear();
   for (uint64_t h : f.hashes) {
     auto it = bayes_.find(h);
+    if (nb) nb->push_back(it == bayes_.end() ? nb_from_counts(0, 0) : nb_from_counts(it->second.spam, it->second.ham));
     if (it == bayes_.end()) continue;
     double sr = it->second.spam / ns, hr = it->second.ham / nh;
     if (sr + hr <= 0) continue;
@@ -395,8 +431,12 @@ Explanation Model::explain_locked(const Features& f) const {
   Explanation e;
   if (!trained_locked()) return e;
   double bscore = 0;
-  e.bayes = bayes_locked(f, &bscore);
-  double margin = logistic_margin_locked(f);
+  // One Bayes table lookup per token serves both learners (the NB scale of the logistic inputs).
+  std::vector<double> nb;
+  const bool scaled = opt_.nb_scale != 0.0;
+  if (scaled) nb.reserve(f.hashes.size());
+  e.bayes = bayes_locked(f, &bscore, scaled ? &nb : nullptr);
+  double margin = logistic_margin_locked(f, scaled ? nb.data() : nullptr);
   e.logistic = sigmoid(margin);
   e.margin = margin;
   e.bayes_chi = bscore;
@@ -475,6 +515,8 @@ std::string Model::serialize() const {
   w.varint(opt_.tokenizer.osb_window);
   w.varint(opt_.tokenizer.min_word_bytes);
   w.varint(opt_.tokenizer.max_word_bytes);
+  w.varint(opt_.tokenizer.extras);  // version 3
+  w.fixed<double>(opt_.nb_scale);   // version 3
   w.varint(nspam_);
   w.varint(nham_);
 
@@ -533,7 +575,7 @@ Result<Model> Model::deserialize(std::string_view blob) {
   }
   Reader r(blob.substr(4, blob.size() - 12));
   auto version = r.fixed<uint16_t>();
-  if (version != 1 && version != kFormatVersion)
+  if (version < 1 || version > kFormatVersion)
     return Status::error("classifier model: unsupported format version " + std::to_string(version));
   Options opt;
   auto method = r.fixed<uint8_t>();
@@ -554,7 +596,11 @@ Result<Model> Model::deserialize(std::string_view blob) {
   opt.tokenizer.osb_window = r.varint();
   opt.tokenizer.min_word_bytes = r.varint();
   opt.tokenizer.max_word_bytes = r.varint();
-  if (!r.ok() || opt.hash_bits < 10 || opt.hash_bits > 26 || !(opt.alpha > 0) || opt.tokenizer.osb_window > 16)
+  // Version 3 adds the optional token groups; older models were trained without any.
+  opt.tokenizer.extras = version >= 3 ? static_cast<uint32_t>(r.varint()) : 0u;
+  opt.nb_scale = version >= 3 ? r.fixed<double>() : 0.0;
+  if (!r.ok() || opt.hash_bits < 10 || opt.hash_bits > 26 || !(opt.alpha > 0) || opt.tokenizer.osb_window > 16 ||
+      !(std::fabs(opt.nb_scale) <= 1.0))
     return Status::error("classifier model: bad options");
   Model m(opt);
   m.nspam_ = r.varint();
@@ -579,7 +625,7 @@ Result<Model> Model::deserialize(std::string_view blob) {
     m.z_[idx] = r.fixed<float>();
     m.n_[idx] = r.fixed<float>();
   }
-  if (version >= 2 && r.ok()) {
+  if (version >= 2 && r.ok()) {  // version 2 and later: the stack and the feedback memory
     uint64_t fitted = r.varint();
     if (fitted > 1) return Status::error("classifier model: bad stack flag");
     if (fitted) {

@@ -2,7 +2,8 @@
 //  - Bayes: per-feature spam/ham message counts (unigrams and OSB sparse bigrams), Robinson's
 //    f(w) with Fisher's chi-square combining of the strongest clues (SpamBayes-style).
 //  - Logistic: logistic regression over the features hashed into 2^bits weights, trained online by
-//    FTRL-Proximal (per-coordinate learning rates).
+//    FTRL-Proximal (per-coordinate learning rates); each feature's input is scaled by its Bayes
+//    log-count ratio (NBSVM-style, Options::nb_scale), which couples the two learners.
 // Which one classify() uses is Options::method (chosen by measurement: bench/accuracy).
 // learn() is for training and online feedback; classify() is const and safe to call from many
 // threads at once, also while another thread learns (a shared_mutex guards the tables).
@@ -36,16 +37,24 @@ struct Options {
   uint32_t max_clues = 150;
   // Logistic regression (FTRL-Proximal).
   uint32_t hash_bits = 21;  // 2^21 weights
+  // l2 0.1-0.3 did a little better in CV with nb_scale 1, but then one "not spam" report turns
+  // the learner around for all similar spam (bench/accuracy/README.md; Model.OneHamReport...).
   double alpha = 10.0, beta = 1.0, l1 = 0.0, l2 = 1.0;
+  // NB-weighted logistic input (as NBSVM): a token's value is scaled by (1 - nb_scale) +
+  // nb_scale * r, r = its Bayes log-count ratio ln((spam+1)/(nspam+2)) - ln((ham+1)/(nham+2)),
+  // clamped to +-6. 0: plain binary features (the default until format 3).
+  double nb_scale = 1.0;
   // Combined: logit(p) = bayes_weight * logit(p_bayes) + (1 - bayes_weight) * margin_logistic.
   double bayes_weight = 0.5;
   // Below this many spam or ham examples the model is "untrained": classify() returns 0.5.
   uint32_t min_examples = 50;
   TokenizerOptions tokenizer = default_tokenizer();
-  // Sparse bigrams measured worse on the benchmark corpus (bench/accuracy): off by default.
+  // Sparse bigrams measured worse on the benchmark corpus (bench/accuracy): off by default. Of the
+  // optional token groups, the header shapes and the recipient-named tokens measured better.
   static TokenizerOptions default_tokenizer() {
     TokenizerOptions t;
     t.osb_window = 0;
+    t.extras = kTokHeaders | kTokPersonal;
     return t;
   }
 };
@@ -127,16 +136,19 @@ class Model {
   // keys, delta + varint coded) and the non-zero FTRL state; a checksum at the end.
   std::string serialize() const;
   static Result<Model> deserialize(std::string_view blob);
-  // Version 2 adds the stack and the feedback memory; version 1 blobs still load (no stack).
-  static constexpr uint16_t kFormatVersion = 2;
+  // Version 2 adds the stack and the feedback memory, version 3 the tokenizer's optional token
+  // groups; older blobs still load (no stack; no extra token groups).
+  static constexpr uint16_t kFormatVersion = 3;
 
  private:
   struct Counts {
     uint32_t spam = 0, ham = 0;
   };
-  double bayes_locked(const Features& f, double* score) const;
-  double logistic_margin_locked(const Features& f) const;
-  void ftrl_update_locked(const Features& f, bool is_spam);
+  // nb (optional): receives the nb_value() of each of f.hashes, from the same lookups.
+  double bayes_locked(const Features& f, double* score, std::vector<double>* nb = nullptr) const;
+  // nb: the nb_value() of each of f.hashes, when the caller has them (batch training); else looked up.
+  double logistic_margin_locked(const Features& f, const double* nb = nullptr) const;
+  void ftrl_update_locked(const Features& f, bool is_spam, const double* nb = nullptr);
   void train_locked(const std::vector<Features>& examples, const std::vector<bool>& is_spam,
                     const std::vector<size_t>& which, int epochs);
   void learn_locked(const Features& f, bool is_spam);
@@ -144,6 +156,8 @@ class Model {
   Explanation explain_locked(const Features& f) const;
   bool trained_locked() const;
   float weight(size_t i) const;
+  double nb_value(uint64_t h) const;  // the per-token scale of nb_scale
+  double nb_from_counts(double spam, double ham) const;
 
   Options opt_;
   mutable std::shared_mutex mu_;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <string>
 
 namespace mm::classifier {
@@ -101,8 +102,13 @@ struct Collector {
   const TokenizerOptions& opt;
   std::vector<std::string> tokens;
   std::vector<std::vector<std::string>> streams;  // word sequences for sparse bigrams
+  std::vector<std::string> logistic_tokens;       // seen by the logistic learner only
 
   void add(std::string t) { tokens.push_back(std::move(t)); }
+  // A token of an optional group (kTokExtrasLogistic routes them to the logistic learner only).
+  void add_extra(std::string t) {
+    (opt.extras & kTokExtrasLogistic ? logistic_tokens : tokens).push_back(std::move(t));
+  }
   void add_prefixed(std::string_view prefix, const std::vector<std::string>& words) {
     for (const auto& w : words) tokens.push_back(std::string(prefix) + w);
   }
@@ -321,11 +327,182 @@ void body(const message::Message& m, Collector& c) {
   }
 }
 
+bool is_name_char(char ch) {
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == ':';
+}
+
+// kTokHtml: the markup of the HTML body parts. Spamware and newsletter tools write distinctive
+// HTML (font sizes and colours, centred tables, comments between letters); people's mail clients
+// write little or none. Each tag name, tag:attribute pair and a few attribute values once.
+void html_tokens(const message::Message& m, Collector& c) {
+  constexpr size_t kMaxBytes = 256 << 10, kMaxTags = 4000;
+  size_t tags = 0, comments = 0;
+  for (const auto& p : m.parts) {
+    if (p.is_attachment || p.content_type != "text/html") continue;
+    std::string_view h(p.data);
+    if (h.size() > kMaxBytes) h = h.substr(0, kMaxBytes);
+    size_t i = 0;
+    while (tags < kMaxTags) {
+      i = h.find('<', i);
+      if (i == std::string_view::npos || i + 1 >= h.size()) break;
+      ++i;
+      if (h.substr(i, 3) == "!--") {
+        ++comments;
+        size_t e = h.find("-->", i + 3);
+        i = e == std::string_view::npos ? h.size() : e + 3;
+        continue;
+      }
+      if (h[i] == '/' || h[i] == '!' || h[i] == '?') continue;  // closing tags, doctype, PIs
+      size_t j = i;
+      while (j < h.size() && j - i < 16 && is_name_char(h[j])) ++j;
+      if (j == i) continue;
+      std::string tag = lower_ascii(h.substr(i, j - i));
+      ++tags;
+      c.add_extra("html:tag:" + tag);
+      // Attributes up to '>' (quotes honoured), at most 16 per tag.
+      size_t k = j, nattr = 0;
+      while (k < h.size() && h[k] != '>' && nattr < 16) {
+        while (k < h.size() && (h[k] == ' ' || h[k] == '\t' || h[k] == '\r' || h[k] == '\n' || h[k] == '/')) ++k;
+        size_t a = k;
+        while (k < h.size() && k - a < 24 && is_name_char(h[k])) ++k;
+        if (k == a) {
+          if (k < h.size() && h[k] != '>') ++k;  // stray byte
+          continue;
+        }
+        ++nattr;
+        std::string attr = lower_ascii(h.substr(a, k - a));
+        c.add_extra("html:attr:" + tag + ":" + attr);
+        while (k < h.size() && (h[k] == ' ' || h[k] == '\t')) ++k;
+        if (k >= h.size() || h[k] != '=') continue;
+        ++k;
+        while (k < h.size() && (h[k] == ' ' || h[k] == '\t')) ++k;
+        std::string_view v;
+        if (k < h.size() && (h[k] == '"' || h[k] == '\'')) {
+          char q = h[k++];
+          size_t e = h.find(q, k);
+          if (e == std::string_view::npos || e - k > 512) e = std::min(h.size(), k + 512);
+          v = h.substr(k, e - k);
+          k = e + 1;
+        } else {
+          size_t e = k;
+          while (e < h.size() && h[e] != ' ' && h[e] != '>' && h[e] != '\t' && h[e] != '\n' && e - k < 512) ++e;
+          v = h.substr(k, e - k);
+          k = e;
+        }
+        if (attr == "size" || attr == "color" || attr == "face" || attr == "bgcolor" || attr == "align" ||
+            attr == "border" || attr == "cellpadding")
+          c.add_extra("html:val:" + attr + ":" + lower_ascii(trim(v.substr(0, 24))));
+      }
+    }
+  }
+  if (m.has_html) {
+    c.add_extra("html:tags:" + bucket(tags));
+    if (comments) c.add_extra("html:comments:" + bucket(comments));
+  }
+}
+
+// kTokHeaders: a few more header facts that spamware gets wrong or writes in its own way.
+void header_extra_tokens(const message::Message& m, Collector& c) {
+  if (!m.date_raw.empty()) c.add_extra("h:date:shape:" + shape(trim(m.date_raw), 40));
+  for (const char* name : {"subject", "from"}) {
+    const message::Header* h = find_header(m, name);
+    if (!h) continue;
+    std::string_view v = h->raw;
+    for (size_t at = v.find("=?"); at != std::string_view::npos; at = v.find("=?", at + 2)) {
+      size_t q1 = v.find('?', at + 2);
+      if (q1 == std::string_view::npos || q1 + 2 >= v.size() || q1 - at > 40) break;
+      c.add_extra(std::string("h:enc:") + name + ":" + lower_ascii(v.substr(at + 2, q1 - at - 2)) + ":" +
+            lower_ascii(v.substr(q1 + 1, 1)));
+    }
+    bool eight = std::any_of(v.begin(), v.end(), [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; });
+    if (eight) c.add_extra(std::string("h:8bit:") + name);
+  }
+  c.add_extra("h:rcvd:n:" + bucket(m.headers_named("received").size()));
+  for (const auto& t : m.to) {
+    auto at = t.address.find('@');
+    c.add_extra("h:to:local:" + shape(t.address.substr(0, at)));
+    if (!t.address.empty() && t.address == m.from.address) c.add_extra("h:to:is-from");
+    break;  // the first recipient only
+  }
+  if (!m.from.display.empty() && m.from.display.find_first_of("abcdefghijklmnopqrstuvwxyz") == std::string::npos &&
+      m.from.display.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos)
+    c.add_extra("h:from:name:allcaps");
+}
+
+// kTokUrl: more of each link's shape than its host and path words.
+void url_extra_tokens(const message::Message& m, Collector& c) {
+  size_t n = 0;
+  for (const auto& l : m.links) {
+    if (++n > 200) break;
+    if (l.host.empty()) continue;
+    std::string_view href = l.href;
+    auto dslash = href.find("//");
+    std::string_view rest = dslash == std::string_view::npos ? href : href.substr(dslash + 2);
+    size_t host_end = rest.find_first_of("/?#");
+    std::string_view authority = rest.substr(0, host_end);
+    if (authority.find('@') != std::string_view::npos) c.add_extra("url:userinfo");
+    auto colon = authority.rfind(':');
+    if (colon != std::string_view::npos && authority.find(']') == std::string_view::npos) c.add_extra("url:port");
+    if (!message::is_ip_literal(l.host)) {
+      auto dot = l.host.rfind('.');
+      if (dot != std::string::npos) c.add_extra("url:tld:" + l.host.substr(dot + 1));
+      size_t labels = static_cast<size_t>(std::count(l.host.begin(), l.host.end(), '.')) + 1;
+      c.add_extra("url:labels:" + bucket(labels));
+      if (std::any_of(l.host.begin(), l.host.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+        c.add_extra("url:host-digits");
+    }
+    if (host_end == std::string_view::npos) continue;
+    std::string_view path = rest.substr(host_end);
+    auto q = path.find_first_of("?#");
+    if (q != std::string_view::npos && path[q] == '?') c.add_extra("url:query");
+    std::string_view p = path.substr(0, q);
+    c.add_extra("url:depth:" + bucket(static_cast<size_t>(std::count(p.begin(), p.end(), '/'))));
+    auto slash = p.rfind('/');
+    std::string_view file = slash == std::string_view::npos ? p : p.substr(slash + 1);
+    auto dot = file.rfind('.');
+    if (dot != std::string_view::npos && file.size() - dot <= 6 && file.size() - dot > 1)
+      c.add_extra("url:ext:" + lower_ascii(file.substr(dot + 1)));
+    if (href.find('%') != std::string_view::npos) c.add_extra("url:escaped");
+  }
+}
+
+// kTokCharGrams: character 4-grams of the longer body words, so that "m0rtgage" and "mortgage"
+// share evidence; the logistic learner only (Bayes would count the same clue many times).
+void char_gram_tokens(const message::Message& m, Collector& c) {
+  (void)m;
+  constexpr size_t kMaxWords = 1000;
+  if (c.streams.empty()) return;
+  const auto& words = c.streams.back();  // the body
+  for (size_t wi = 0; wi < words.size() && wi < kMaxWords; ++wi) {
+    const std::string& w = words[wi];
+    if (w.size() < 6 || w.size() > 24) continue;
+    for (size_t i = 0; i + 4 <= w.size(); ++i) c.logistic_tokens.push_back("cg:" + w.substr(i, 4));
+  }
+}
+
+// kTokPersonal: mail that names its recipient. A subscription names the address it was sent to
+// ("you are subscribed as ..."); bulk spam to harvested lists often puts the local part in the
+// subject ("ler, your offer"). Which way it points is learnt.
+void personal_tokens(const message::Message& m, Collector& c) {
+  if (m.to.empty() || m.to.front().address.empty()) return;
+  std::string addr = lower_ascii(m.to.front().address);
+  std::string local = addr.substr(0, addr.find('@'));
+  std::string text = lower_ascii(m.body_text().substr(0, 200000));
+  if (text.find(addr) != std::string::npos) c.add_extra("b:to-addr");
+  else if (local.size() >= 3 && text.find(local) != std::string::npos) c.add_extra("b:to-local");
+  if (local.size() >= 3 && lower_ascii(m.subject).find(local) != std::string::npos) c.add_extra("s:to-local");
+}
+
 Collector collect(const message::Message& m, const TokenizerOptions& opt) {
-  Collector c{opt, {}, {}};
+  Collector c{opt, {}, {}, {}};
   headers(m, c);
   structure(m, c);
   body(m, c);
+  if (opt.extras & kTokHtml) html_tokens(m, c);
+  if (opt.extras & kTokHeaders) header_extra_tokens(m, c);
+  if (opt.extras & kTokUrl) url_extra_tokens(m, c);
+  if (opt.extras & kTokCharGrams) char_gram_tokens(m, c);
+  if (opt.extras & kTokPersonal) personal_tokens(m, c);
   return c;
 }
 
@@ -409,18 +586,30 @@ Features extract(const message::Message& msg, const TokenizerOptions& opt) {
   Features f;
   f.hashes.reserve(c.tokens.size() * 2);
   for (const auto& t : c.tokens) f.hashes.push_back(hash_token(t));
+  for (const auto& t : c.logistic_tokens) f.logistic_only.push_back(hash_token(t));
   if (opt.osb_window > 0) {
+    auto& pairs = (opt.extras & kTokOsbLogistic) ? f.logistic_only : f.hashes;
     for (size_t si = 0; si < c.streams.size(); ++si) {
       const auto& words = c.streams[si];
       std::vector<uint64_t> h(words.size());
       for (size_t i = 0; i < words.size(); ++i) h[i] = hash_token(words[i]) + si;
       for (size_t i = 0; i < h.size(); ++i)
         for (size_t d = 1; d <= opt.osb_window && i + d < h.size(); ++d)
-          f.hashes.push_back(pair_hash(h[i], h[i + d], d));
+          pairs.push_back(pair_hash(h[i], h[i + d], d));
     }
   }
-  std::sort(f.hashes.begin(), f.hashes.end());
-  f.hashes.erase(std::unique(f.hashes.begin(), f.hashes.end()), f.hashes.end());
+  for (auto* v : {&f.hashes, &f.logistic_only}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
+  // A hash both learners see need not be repeated for the logistic learner alone.
+  if (!f.logistic_only.empty()) {
+    std::vector<uint64_t> only;
+    only.reserve(f.logistic_only.size());
+    std::set_difference(f.logistic_only.begin(), f.logistic_only.end(), f.hashes.begin(), f.hashes.end(),
+                        std::back_inserter(only));
+    f.logistic_only = std::move(only);
+  }
   f.tokens = std::move(c.tokens);
   return f;
 }

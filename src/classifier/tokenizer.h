@@ -12,16 +12,29 @@
 
 namespace mm::classifier {
 
+// Optional token groups (TokenizerOptions::extras), each chosen by measurement (bench/accuracy).
+enum TokenGroup : uint32_t {
+  kTokHtml = 1u << 0,      // HTML tags, tag:attribute pairs and a few attribute values ("html:tag:font")
+  kTokHeaders = 1u << 1,   // Date format shape, RFC 2047 charsets, Received count, To shape ("h:date:shape:")
+  kTokUrl = 1u << 2,       // URL TLD, port, userinfo, query, path depth and file extension ("url:tld:biz")
+  kTokCharGrams = 1u << 3, // character 4-grams of body words of 6+ letters ("cg:mort"); logistic learner only
+  kTokOsbLogistic = 1u << 4,  // OSB pairs for the logistic learner only (Bayes keeps unigrams)
+  kTokPersonal = 1u << 5,  // the first recipient's address / local part in the body or subject ("b:to-addr")
+  kTokExtrasLogistic = 1u << 6,  // the tokens of the html/headers/url/personal groups: logistic learner only
+};
+
 struct TokenizerOptions {
   size_t max_words = 3000;   // words of body text considered (bounds CPU on huge mail)
   size_t osb_window = 4;     // sparse bigrams: pairs up to this distance; 0 disables
   size_t min_word_bytes = 2;
   size_t max_word_bytes = 40;  // longer runs become a "skip:" token
+  uint32_t extras = 0;         // TokenGroup bits
 };
 
 struct Features {
   std::vector<std::string> tokens;  // readable unigram and structure tokens (duplicates kept)
-  std::vector<uint64_t> hashes;     // unique hashes of every token and OSB pair, sorted
+  std::vector<uint64_t> hashes;     // unique hashes of every token and OSB pair, sorted (both learners)
+  std::vector<uint64_t> logistic_only;  // unique sorted hashes only the logistic learner sees
 };
 
 // Readable tokens, e.g. "s:free", "h:from:dom:example.com", "url:dom:example.com", "ct:text/html".

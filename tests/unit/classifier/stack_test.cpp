@@ -230,11 +230,24 @@ namespace {
 // Models saved before the stack existed (format version 1) still load, without a stack.
 TEST(Stack, Version1BlobStillLoads) {
   Options opt = small_options();
+  opt.nb_scale = 0.0;  // what a version 1 model means
+  opt.tokenizer.extras = 0;
   Data d = make_data(opt, 120, 7);
   Model model(opt);
   model.train(d.x, d.y, 3);
   std::string blob = model.serialize();
-  // Version 2 = version 1 + two empty sections (no stack: varint 0; no feedback: varint 0).
+  // Version 2 = version 1 + two empty sections (no stack: varint 0; no feedback: varint 0);
+  // version 3 inserted the token groups (a varint, here 0) and nb_scale (a double, here 0) after
+  // the tokenizer options.
+  auto vlen = [](uint64_t v) {
+    size_t n = 1;
+    while (v >= 0x80) v >>= 7, ++n;
+    return n;
+  };
+  const auto& t = model.options().tokenizer;
+  size_t at = 4 + 2 + 1 + 3 * 8 + 4 + 4 + 5 * 8 + 4 + vlen(t.max_words) + vlen(t.osb_window) +
+              vlen(t.min_word_bytes) + vlen(t.max_word_bytes);
+  blob.erase(at, 1 + 8);
   std::string v1 = blob.substr(0, blob.size() - 8 - 2);
   v1[4] = 1;
   v1[5] = 0;

@@ -111,5 +111,117 @@ TEST(Extract, HashesAreUniqueSortedAndIncludeSparseBigrams) {
   EXPECT_GT(f.hashes.size(), extract(m, no_osb).hashes.size());
 }
 
+bool has_hash(const std::vector<uint64_t>& v, const std::string& token) {
+  return std::binary_search(v.begin(), v.end(), hash_token(token));
+}
+
+message::Message rich_sample() {
+  message::Message m = sample();
+  m.to.push_back({"", "ler@lerami.example.org", "lerami.example.org"});
+  m.subject = "ler, your offer";
+  m.text = "You are subscribed as ler@lerami.example.org. Unbelievable m0rtgage rates.";
+  m.date_raw = "Tue, 03 Sep 2002 13:04:31 -0800";
+  m.headers.push_back({"Subject", "=?utf-8?B?bGVyLCB5b3VyIG9mZmVy?=", "ler, your offer"});
+  m.headers.push_back({"Received", "from a by b", "from a by b"});
+  m.headers.push_back({"Received", "from c by d", "from c by d"});
+  m.has_html = true;
+  message::Part html;
+  html.content_type = "text/html";
+  html.is_text = true;
+  html.data = "<html><body bgcolor=\"#FFFFFF\"><!-- x --><FONT size=+2 color='red'>Buy</font></body></html>";
+  m.parts.push_back(html);
+  m.links.push_back({"http://user@deals.example.biz:8080/a/b/offer.php?id=1", "", "deals.example.biz", true, false, -1});
+  return m;
+}
+
+TEST(Tokenize, OptionalGroupsAreOffByDefault) {
+  auto t = tokenize(rich_sample());
+  for (const auto& x : t) {
+    EXPECT_NE(x.rfind("html:", 0), 0u) << x;
+    EXPECT_NE(x.rfind("h:date:shape:", 0), 0u) << x;
+    EXPECT_NE(x.rfind("url:tld:", 0), 0u) << x;
+    EXPECT_NE(x, "b:to-addr");
+  }
+}
+
+TEST(Tokenize, HtmlGroupNamesTagsAttributesAndValues) {
+  TokenizerOptions o;
+  o.extras = kTokHtml;
+  auto t = tokenize(rich_sample(), o);
+  EXPECT_TRUE(has(t, "html:tag:font"));
+  EXPECT_TRUE(has(t, "html:tag:body"));
+  EXPECT_TRUE(has(t, "html:attr:font:size"));
+  EXPECT_TRUE(has(t, "html:val:size:+2"));
+  EXPECT_TRUE(has(t, "html:val:color:red"));
+  EXPECT_TRUE(has(t, "html:val:bgcolor:#ffffff"));
+  EXPECT_TRUE(has(t, "html:comments:1"));
+  EXPECT_TRUE(has(t, "html:tags:2"));  // html, body, font: 3, in the bucket 2-3
+  EXPECT_FALSE(has(t, "html:tag:/font"));
+}
+
+TEST(Tokenize, HeaderGroup) {
+  TokenizerOptions o;
+  o.extras = kTokHeaders;
+  auto t = tokenize(rich_sample(), o);
+  EXPECT_TRUE(has(t, "h:date:shape:a, 9 a 9 9:9:9 -9"));
+  EXPECT_TRUE(has(t, "h:enc:subject:utf-8:b"));
+  EXPECT_TRUE(has(t, "h:rcvd:n:2"));
+  EXPECT_TRUE(has(t, "h:to:local:a"));
+}
+
+TEST(Tokenize, UrlGroup) {
+  TokenizerOptions o;
+  o.extras = kTokUrl;
+  auto t = tokenize(rich_sample(), o);
+  EXPECT_TRUE(has(t, "url:tld:biz"));
+  EXPECT_TRUE(has(t, "url:tld:uk"));
+  EXPECT_TRUE(has(t, "url:userinfo"));
+  EXPECT_TRUE(has(t, "url:port"));
+  EXPECT_TRUE(has(t, "url:query"));
+  EXPECT_TRUE(has(t, "url:ext:php"));
+  EXPECT_TRUE(has(t, "url:depth:2"));
+}
+
+TEST(Tokenize, PersonalGroupFindsTheRecipientInBodyAndSubject) {
+  TokenizerOptions o;
+  o.extras = kTokPersonal;
+  auto t = tokenize(rich_sample(), o);
+  EXPECT_TRUE(has(t, "b:to-addr"));
+  EXPECT_TRUE(has(t, "s:to-local"));
+  auto m = rich_sample();
+  m.text = "nothing personal here";
+  m.subject = "hello";
+  t = tokenize(m, o);
+  EXPECT_FALSE(has(t, "b:to-addr"));
+  EXPECT_FALSE(has(t, "b:to-local"));
+  EXPECT_FALSE(has(t, "s:to-local"));
+}
+
+TEST(Extract, CharGramsAndLogisticOsbGoToTheLogisticLearnerOnly) {
+  auto m = rich_sample();
+  TokenizerOptions plain;
+  plain.osb_window = 0;
+  auto f0 = extract(m, plain);
+  EXPECT_TRUE(f0.logistic_only.empty());
+
+  TokenizerOptions cg = plain;
+  cg.extras = kTokCharGrams;
+  auto f1 = extract(m, cg);
+  EXPECT_EQ(f1.hashes, f0.hashes);  // Bayes sees the same
+  EXPECT_TRUE(has_hash(f1.logistic_only, "cg:m0rt"));
+  EXPECT_TRUE(has_hash(f1.logistic_only, "cg:tgag"));
+  EXPECT_TRUE(std::is_sorted(f1.logistic_only.begin(), f1.logistic_only.end()));
+
+  TokenizerOptions osb = plain;
+  osb.osb_window = 2;
+  osb.extras = kTokOsbLogistic;
+  auto f2 = extract(m, osb);
+  EXPECT_EQ(f2.hashes, f0.hashes);
+  EXPECT_FALSE(f2.logistic_only.empty());
+  osb.extras = 0;
+  auto f3 = extract(m, osb);  // the same pairs, shared by both learners
+  EXPECT_EQ(f3.hashes.size(), f0.hashes.size() + f2.logistic_only.size());
+}
+
 }  // namespace
 }  // namespace mm::classifier
