@@ -17,6 +17,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "net/event_loop.h"
+#include "net/tls.h"
 #include "ops/log.h"
 #include "util/json_line.h"
 
@@ -35,17 +36,8 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 Result<std::shared_ptr<ssl::context>> make_tls(const ServerOptions& o) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
-  boost::system::error_code ec;
-  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                   ssl::context::single_dh_use);
-  SSL_CTX_set_min_proto_version(ctx->native_handle(), o.tls_min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx->native_handle(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  ctx->use_certificate_chain_file(o.tls_cert, ec);
-  if (ec) return Status::error("[api] TLS certificate " + o.tls_cert + ": " + ec.message());
-  ctx->use_private_key_file(o.tls_key, ssl::context::pem, ec);
-  if (ec) return Status::error("[api] TLS key " + o.tls_key + ": " + ec.message());
-  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
-    return Status::error("[api] TLS key " + o.tls_key + " does not match " + o.tls_cert);
+  if (auto st = net::configure_server_tls(ctx->native_handle(), o.tls_cert, o.tls_key, o.tls_min_version); !st)
+    return Status::error("[api] " + st.message());
   return ctx;
 }
 

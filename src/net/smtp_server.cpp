@@ -19,6 +19,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "net/tls.h"
 #include "ops/log.h"
 
 namespace asio = boost::asio;
@@ -34,18 +35,8 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 Result<std::shared_ptr<ssl::context>> make_server_tls(const ServerConfig& cfg) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
-  error_code ec;
-  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                   ssl::context::no_sslv3 | ssl::context::single_dh_use);
-  SSL_CTX_set_min_proto_version(ctx->native_handle(),
-                                cfg.tls_min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx->native_handle(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  ctx->use_certificate_chain_file(cfg.tls_cert, ec);
-  if (ec) return Status::error("TLS certificate " + cfg.tls_cert + ": " + ec.message());
-  ctx->use_private_key_file(cfg.tls_key, ssl::context::pem, ec);
-  if (ec) return Status::error("TLS key " + cfg.tls_key + ": " + ec.message());
-  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
-    return Status::error("TLS key " + cfg.tls_key + " does not match " + cfg.tls_cert);
+  if (auto st = configure_server_tls(ctx->native_handle(), cfg.tls_cert, cfg.tls_key, cfg.tls_min_version); !st)
+    return st;
   return ctx;
 }
 

@@ -1,7 +1,9 @@
 #include "net/tls.h"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
@@ -94,6 +96,32 @@ Status ensure_certificate(const std::string& cert_path, const std::string& key_p
     return st;
   *generated = true;
   return {};
+}
+
+namespace {
+std::string openssl_reason() {
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  const char* r = e ? ERR_reason_error_string(e) : nullptr;
+  return r ? r : "unknown OpenSSL error";
+}
+}  // namespace
+
+Status configure_server_tls(ssl_ctx_st* ctx, const std::string& cert_path, const std::string& key_path,
+                            const std::string& min_version) {
+  SSL_CTX_set_options(ctx, SSL_OP_ALL | SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_SINGLE_DH_USE |
+                               SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_min_proto_version(ctx, min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
+  ERR_clear_error();
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert_path.c_str()) != 1)
+    return Status::error("TLS certificate " + cert_path + ": " + openssl_reason());
+  if (SSL_CTX_use_PrivateKey_file(ctx, key_path.c_str(), SSL_FILETYPE_PEM) != 1)
+    return Status::error("TLS key " + key_path + ": " + openssl_reason());
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    ERR_clear_error();
+    return Status::error("TLS key " + key_path + " does not match " + cert_path);
+  }
+  return Status::ok();
 }
 
 }  // namespace mm::net
