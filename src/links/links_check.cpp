@@ -62,8 +62,15 @@ double LinksCheck::max_abs_score() const {
   return t + kDnsbl.score * 2;  // up to three list hits
 }
 
+std::shared_ptr<const std::vector<Url>> urls_of(const scan::Context& ctx) {
+  auto make = [&] { return extract(ctx.msg); };
+  if (ctx.memo) return ctx.memo->get<std::vector<Url>>("links.urls", make);
+  return std::make_shared<const std::vector<Url>>(make());
+}
+
 void LinksCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) const {
-  const auto urls = extract(ctx.msg);
+  const auto shared = urls_of(ctx);
+  const auto& urls = *shared;
   if (urls.empty()) return;
   const auto* facts = ctx.env.tenant_facts.get();
   auto file_set = opt_.operator_file ? opt_.operator_file->get() : nullptr;

@@ -10,10 +10,15 @@
 #include <vector>
 
 #include "links/lists.h"
+#include "links/url.h"
 #include "links/uribl.h"
 #include "scan/check.h"
 
 namespace mm::links {
+
+// The message's URLs (extract() with the default options), made once per scan and shared by the
+// checks that read them (links, phishing) through the scan's Memo; computed directly without one.
+std::shared_ptr<const std::vector<Url>> urls_of(const scan::Context&);
 
 struct LinksOptions {
   std::shared_ptr<const DomainSet> shorteners;    // project data file (rules/links/shorteners.txt)

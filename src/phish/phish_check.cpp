@@ -212,7 +212,8 @@ void PhishCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) const {
   const auto& m = ctx.msg;
   const auto& data = *opt_.data;
   const scan::TenantFacts* facts = ctx.env.tenant_facts.get();
-  const auto urls = links::extract(m);
+  const auto shared_urls = links::urls_of(ctx);
+  const auto& urls = *shared_urls;
 
   const std::string from_reg = m.from.domain.empty() ? "" : message::registrable_domain(m.from.domain);
   std::string env_reg;

@@ -3,8 +3,12 @@
 // be called from several threads at once.
 #pragma once
 #include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <typeindex>
+#include <utility>
 #include <vector>
 
 #include "message/message.h"
@@ -63,12 +67,30 @@ struct Symbol {
   bool retry = false;         // a transient failure (e.g. the virus scanner is down): scan again later
 };
 
+// Data derived from the message that several checks need (e.g. its URLs), made once per scan by
+// the first check that asks and shared with the others. Thread-safe; keyed by type and name.
+class Memo {
+ public:
+  template <class T, class Make>
+  std::shared_ptr<const T> get(const std::string& key, Make make) {
+    std::lock_guard lk(mu_);
+    auto& slot = items_[{std::type_index(typeid(T)), key}];
+    if (!slot) slot = std::make_shared<const T>(make());
+    return std::static_pointer_cast<const T>(slot);
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::pair<std::type_index, std::string>, std::shared_ptr<const void>> items_;
+};
+
 struct Context {
   const message::Message& msg;
   const Envelope& env;
   const std::vector<Symbol>& prior;  // symbols of the checks this one depends on (and earlier ones)
   // The scan's deadline: a check that waits (e.g. for a scanner daemon) gives up by then.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  Memo* memo = nullptr;  // the scan's shared derived data; null: each check computes its own
 };
 
 class Check {

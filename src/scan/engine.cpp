@@ -158,6 +158,7 @@ Verdict Engine::scan(const message::Message& msg, const Envelope& env,
   double remaining = 0;
   for (auto& c : checks_) remaining += c->max_abs_score();
   if (rescore) remaining = INFINITY;
+  Memo memo;
   for (size_t i = 0; i < checks_.size(); ++i) {
     const Check& c = *checks_[i];
     // Certain? Nothing left can bring the score back under `reject`. (Clean mail runs every check,
@@ -173,7 +174,7 @@ Verdict Engine::scan(const message::Message& msg, const Envelope& env,
     }
     size_t before = v.symbols.size();
     try {
-      Context ctx{msg, env, v.symbols, deadline};
+      Context ctx{msg, env, v.symbols, deadline, &memo};
       std::vector<Symbol> out;
       c.run(ctx, out);
       for (auto& s : out) v.symbols.push_back(std::move(s));

@@ -152,6 +152,51 @@ Verdict spam_verdict() {
   return v;
 }
 
+// Two checks asking the scan's Memo for the same derived data: made once per scan, shared, and
+// made afresh for the next scan.
+class MemoUser : public Check {
+ public:
+  MemoUser(std::string name, std::atomic<int>* made) : name_(std::move(name)), made_(made) {}
+  std::string name() const override { return name_; }
+  double max_abs_score() const override { return 0; }
+  void run(const Context& ctx, std::vector<Symbol>& out) const override {
+    ASSERT_NE(ctx.memo, nullptr);
+    auto v = ctx.memo->get<std::vector<int>>("shared", [&] {
+      ++*made_;
+      return std::vector<int>{1, 2, 3};
+    });
+    auto other = ctx.memo->get<std::string>("shared", [] { return std::string("same key, other type"); });
+    out.push_back({"SEEN_" + name_, 0, std::to_string(v->size()) + " " + *other});
+    addresses.push_back(v.get());
+  }
+  mutable std::vector<const void*> addresses;
+
+ private:
+  std::string name_;
+  std::atomic<int>* made_;
+};
+
+TEST(Engine, MemoSharesDerivedDataWithinOneScan) {
+  std::atomic<int> made{0};
+  Engine e;
+  auto* a = new MemoUser("a", &made);
+  auto* b = new MemoUser("b", &made);
+  e.add(std::unique_ptr<Check>(a));
+  e.add(std::unique_ptr<Check>(b));
+  ASSERT_TRUE(e.finalize());
+  auto msg = empty_message();
+  Envelope env;
+  auto v = e.scan(msg, env);
+  EXPECT_EQ(made.load(), 1);
+  ASSERT_EQ(a->addresses.size(), 1u);
+  ASSERT_EQ(b->addresses.size(), 1u);
+  EXPECT_EQ(a->addresses[0], b->addresses[0]);
+  ASSERT_EQ(v.symbols.size(), 2u);
+  EXPECT_EQ(v.symbols[1].detail, "3 same key, other type");
+  (void)e.scan(msg, env);
+  EXPECT_EQ(made.load(), 2);  // nothing carried over between scans
+}
+
 TEST(VerdictHeaders, AddsHeadersStripsForgeriesTagsSubjectOnce) {
   std::string raw =
       "Received: from x\r\n\tby y; date\r\n"
