@@ -1,6 +1,12 @@
 #include "api/auth.h"
 
+#include <fcntl.h>
 #include <sodium.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include "api/totp.h"
 
@@ -151,10 +157,80 @@ bool Credentials::login(const std::string& name_in, const std::string& password,
   return true;
 }
 
-bool Credentials::totp_check(const std::string& user, const std::string& secret, const std::string& code,
+namespace {
+constexpr const char* kSealed = "sb1:";  // hex(nonce || secretbox ciphertext)
+}  // namespace
+
+std::string Credentials::seal(const std::string& secret) const {
+  if (o_.secrets_key.size() != crypto_secretbox_KEYBYTES) return secret;
+  std::string box(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + secret.size(), '\0');
+  auto* b = reinterpret_cast<unsigned char*>(box.data());
+  randombytes_buf(b, crypto_secretbox_NONCEBYTES);
+  crypto_secretbox_easy(b + crypto_secretbox_NONCEBYTES, reinterpret_cast<const unsigned char*>(secret.data()),
+                        secret.size(), b, reinterpret_cast<const unsigned char*>(o_.secrets_key.data()));
+  return kSealed + hex(b, box.size());
+}
+
+bool Credentials::unseal(const std::string& stored, std::string* secret) const {
+  if (stored.rfind(kSealed, 0) != 0) {  // stored before a key was set: as it is
+    *secret = stored;
+    return true;
+  }
+  if (o_.secrets_key.size() != crypto_secretbox_KEYBYTES) return false;
+  std::string hex = stored.substr(4);
+  std::string box(hex.size() / 2, '\0');
+  size_t len = 0;
+  if (sodium_hex2bin(reinterpret_cast<unsigned char*>(box.data()), box.size(), hex.data(), hex.size(), nullptr, &len,
+                     nullptr) != 0 ||
+      len != box.size() || len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+    return false;
+  const auto* b = reinterpret_cast<const unsigned char*>(box.data());
+  std::string plain(len - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES, '\0');
+  if (crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(plain.data()), b + crypto_secretbox_NONCEBYTES,
+                                 len - crypto_secretbox_NONCEBYTES, b,
+                                 reinterpret_cast<const unsigned char*>(o_.secrets_key.data())) != 0)
+    return false;
+  *secret = std::move(plain);
+  return true;
+}
+
+Result<std::string> load_or_create_secrets_key(const std::string& path) {
+  if (sodium_init() < 0) return Status::error("libsodium failed to initialise");
+  if (FILE* f = std::fopen(path.c_str(), "rb")) {
+    std::string key(crypto_secretbox_KEYBYTES + 1, '\0');
+    size_t n = std::fread(key.data(), 1, key.size(), f);
+    std::fclose(f);
+    if (n != crypto_secretbox_KEYBYTES)
+      return Status::error(path + ": a secrets key is exactly " + std::to_string(crypto_secretbox_KEYBYTES) + " bytes");
+    key.resize(n);
+    return key;
+  }
+  if (errno != ENOENT) return Status::error(path + ": " + std::strerror(errno));
+  std::string key(crypto_secretbox_KEYBYTES, '\0');
+  crypto_secretbox_keygen(reinterpret_cast<unsigned char*>(key.data()));
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::error(path + ": " + std::strerror(errno));
+  bool ok = ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(path.c_str());
+    return Status::error(path + ": cannot write the secrets key");
+  }
+  return key;
+}
+
+bool Credentials::totp_check(const std::string& user, const std::string& stored, const std::string& code,
                              const std::string& ip, int64_t now, AuthError* err) {
   if (auto wait = limiter_.blocked_for(user, ip, now); wait > 0) {
     *err = fail(429, "rate_limited", "too many failed logins; try again in " + std::to_string(wait) + " s");
+    return false;
+  }
+  std::string secret;
+  if (!unseal(stored, &secret)) {
+    *err = fail(500, "internal",
+                "the TOTP secret of '" + user +
+                    "' cannot be opened: the server's secrets key is missing or not the one it was sealed with "
+                    "(an operator can reset it: mailmoat user totp-reset)");
     return false;
   }
   auto step = totp_match(secret, code, now);
@@ -195,7 +271,7 @@ bool Credentials::totp_begin(const Caller& c, std::string* secret, std::string* 
     *err = fail(500, "internal", "no randomness");
     return false;
   }
-  if (auto st = st_.api()->set_totp(c.user, s, false); !st) {
+  if (auto st = st_.api()->set_totp(c.user, seal(s), false); !st) {
     *err = fail(500, "internal", st.message());
     return false;
   }

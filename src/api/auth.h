@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "store/store.h"
+#include "util/status.h"
 #include "tenancy/scope.h"
 #include "tenancy/tenancy.h"
 
@@ -87,7 +88,15 @@ struct AuthOptions {
   int session_ttl_s = 8 * 3600;
   int64_t token_max_ttl_s = 365LL * 86400;
   LimitOptions limits;
+  // 32 bytes that seal TOTP secrets in the store (XSalsa20-Poly1305, libsodium secretbox), so that
+  // a copy of the database alone (a backup, a dump) does not hold the second factors. Empty:
+  // secrets are stored as they are. `mailmoat serve` reads it from [server] var_dir/secrets.key.
+  std::string secrets_key;
 };
+
+// Reads the 32-byte key file, creating it (mode 0600, random) when absent; an error for a file of
+// another size or one that cannot be read or written.
+Result<std::string> load_or_create_secrets_key(const std::string& path);
 
 class Credentials {
  public:
@@ -123,8 +132,11 @@ class Credentials {
   bool scope_of(const std::string& user, Caller* out, AuthError* err);
   // Checks a code against the secret (pending or on) and uses its step; a failure is counted.
   bool totp_switch(const Caller&, const std::string& code, const std::string& ip, int64_t now, bool on, AuthError* err);
-  bool totp_check(const std::string& user, const std::string& secret, const std::string& code, const std::string& ip,
+  // `stored` is the secret as the store holds it (sealed when a key is set).
+  bool totp_check(const std::string& user, const std::string& stored, const std::string& code, const std::string& ip,
                   int64_t now, AuthError* err);
+  std::string seal(const std::string& secret) const;
+  bool unseal(const std::string& stored, std::string* secret) const;
   store::Store& st_;
   tenancy::TenancyService& tenancy_;
   AuthOptions o_;

@@ -291,6 +291,9 @@ int serve(const config::Config& c) {
     ao.token_max_ttl_s = int64_t(c.api_token_max_days) * 86400;
     ao.limits.user_failures = static_cast<int>(c.api_login_user_failures);
     ao.limits.ip_failures = static_cast<int>(c.api_login_ip_failures);
+    auto key = api::load_or_create_secrets_key(c.var_dir + "/secrets.key");
+    if (!key) return startup_error("[api] " + key.error());
+    ao.secrets_key = *key;
     rest = std::make_unique<api::Api>(ad, ao);
     api::ServerOptions so_api;
     so_api.listen.clear();

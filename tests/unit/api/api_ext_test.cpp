@@ -1,6 +1,10 @@
 // Issue 7 API extensions: dashboard statistics, TOTP, connection control.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "api/totp.h"
@@ -172,6 +176,8 @@ TEST(Totp, Base32AndMatchingWindow) {
 
 class TotpApiTest : public ApiTest {
  protected:
+  static std::string key(char c) { return std::string(32, c); }
+  void auth(AuthOptions& o) override { o.secrets_key = key('k'); }  // secrets sealed in the store
   std::string code(const std::string& secret, int64_t delta = 0) {
     return hotp(*base32_decode(secret), static_cast<uint64_t>(totp_step(now) + delta));
   }
@@ -225,6 +231,60 @@ TEST_F(TotpApiTest, LoginNeedsAFreshCodeOnce) {
   EXPECT_EQ(try_login("alice", "alice-password-12", code(secret)).status, 200);
   // Other users are unaffected.
   EXPECT_EQ(try_login("bob", "bob-password-1234").status, 200);
+}
+
+TEST_F(TotpApiTest, SecretsAreSealedInTheStore) {
+  auto secret = enrol();
+  now += 30;
+  auto stored = st->api()->totp("alice");
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->secret.rfind("sb1:", 0), 0u) << stored->secret;
+  EXPECT_EQ(stored->secret.find(secret), std::string::npos);
+  EXPECT_EQ(try_login("alice", "alice-password-12", code(secret)).status, 200);
+  // Another key (a database restored without its key file): refused with the way out named.
+  ApiDeps d;
+  d.store = st.get();
+  d.tenancy = ten.get();
+  d.clock = [this] { return now; };
+  AuthOptions other;
+  other.secrets_key = key('x');
+  Api wrong_key(d, other);
+  now += 30;
+  Request r;
+  r.method = "POST";
+  r.path = "/api/v1/login";
+  r.headers["content-type"] = "application/json";
+  r.body = json{{"name", "alice"}, {"password", "alice-password-12"}, {"totp_code", code(secret)}}.dump();
+  r.client_ip = "127.0.0.1";
+  auto res = wrong_key.handle(r);
+  EXPECT_EQ(res.status, 500) << res.body;
+  EXPECT_NE(res.body.find("totp-reset"), std::string::npos) << res.body;
+  // A secret stored before the key was set is still read as it is.
+  ASSERT_TRUE(st->api()->set_totp("alice", secret, true));
+  now += 30;
+  EXPECT_EQ(try_login("alice", "alice-password-12", code(secret)).status, 200);
+}
+
+TEST(SecretsKey, CreatedOnceWithMode0600AndCheckedOnRead) {
+  char tmpl[] = "/tmp/mm-secrets-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string path = dir + "/secrets.key";
+  auto k1 = load_or_create_secrets_key(path);
+  ASSERT_TRUE(k1) << k1.error();
+  EXPECT_EQ(k1->size(), 32u);
+  struct stat sb {};
+  ASSERT_EQ(::stat(path.c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_mode & 0777, 0600u);
+  auto k2 = load_or_create_secrets_key(path);
+  ASSERT_TRUE(k2);
+  EXPECT_EQ(*k1, *k2);
+  {
+    std::ofstream(path, std::ios::trunc) << "short";
+  }
+  auto bad = load_or_create_secrets_key(path);
+  EXPECT_FALSE(bad);
+  EXPECT_NE(bad.error().find("32 bytes"), std::string::npos) << bad.error();
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(TotpApiTest, WrongCodesLockTheUserOut) {

@@ -34,10 +34,13 @@ class ApiTest : public ::testing::Test {
     d.clock = [this] { return now; };
     d.queue_stats = [] { return QueueFigures{7, 2, 1, 0}; };
     deps(d);
-    api = std::make_unique<Api>(d);
+    AuthOptions ao;
+    auth(ao);
+    api = std::make_unique<Api>(d, ao);
   }
-  // More dependencies for a test's own fixture.
+  // More dependencies / authentication options for a test's own fixture.
   virtual void deps(ApiDeps&) {}
+  virtual void auth(AuthOptions&) {}
   Response call(const std::string& method, const std::string& path, const std::string& body = "",
                 std::map<std::string, std::string> headers = {}) {
     Request r;
