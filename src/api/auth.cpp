@@ -108,6 +108,17 @@ void LoginLimiter::success(const std::string& user) {
 Credentials::Credentials(store::Store& st, tenancy::TenancyService& t, AuthOptions o)
     : st_(st), tenancy_(t), o_(o), limiter_(o.limits) {}
 
+// Counts a failed login or code; a lockout it starts is a security event of the user's tenant.
+void Credentials::count_failure(const std::string& user, const std::string& ip, int64_t now, const char* what) {
+  if (!limiter_.failure(user, ip, now)) return;
+  store::SecurityEvent ev;
+  ev.ts = now;
+  ev.kind = "login_lockout";
+  if (auto u = st_.tenancy().find_user(user)) ev.tenant = u->tenant;
+  ev.detail = std::string(what) + " for '" + user + "' from " + ip + "; locked for " + std::to_string(o_.limits.lockout_s) + " s";
+  (void)st_.tenancy().add_security_event(ev);
+}
+
 bool Credentials::login(const std::string& name_in, const std::string& password, const std::string& ip, int64_t now,
                         Login* out, AuthError* err, const std::string& totp_code) {
   std::string name = name_in;
@@ -118,15 +129,7 @@ bool Credentials::login(const std::string& name_in, const std::string& password,
   }
   auto scope = tenancy_.authenticate(name, password);
   if (!scope) {
-    bool locked = limiter_.failure(name, ip, now);
-    if (locked) {
-      store::SecurityEvent ev;
-      ev.ts = now;
-      ev.kind = "login_lockout";
-      if (auto u = st_.tenancy().find_user(name)) ev.tenant = u->tenant;
-      ev.detail = "failed logins for '" + name + "' from " + ip + "; locked for " + std::to_string(o_.limits.lockout_s) + " s";
-      (void)st_.tenancy().add_security_event(ev);
-    }
+    count_failure(name, ip, now, "failed logins");
     *err = fail(401, "unauthorized", "invalid user name or password");
     return false;
   }
@@ -235,14 +238,7 @@ bool Credentials::totp_check(const std::string& user, const std::string& stored,
   }
   auto step = totp_match(secret, code, now);
   if (step && st_.api()->use_totp_step(user, *step)) return true;
-  if (limiter_.failure(user, ip, now)) {
-    store::SecurityEvent ev;
-    ev.ts = now;
-    ev.kind = "login_lockout";
-    if (auto u = st_.tenancy().find_user(user)) ev.tenant = u->tenant;
-    ev.detail = "failed TOTP codes for '" + user + "' from " + ip + "; locked for " + std::to_string(o_.limits.lockout_s) + " s";
-    (void)st_.tenancy().add_security_event(ev);
-  }
+  count_failure(user, ip, now, "failed TOTP codes");
   *err = fail(401, "totp_invalid", step ? "this TOTP code was already used; wait for the next one" : "wrong TOTP code");
   return false;
 }

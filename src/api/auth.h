@@ -135,6 +135,7 @@ class Credentials {
   // `stored` is the secret as the store holds it (sealed when a key is set).
   bool totp_check(const std::string& user, const std::string& stored, const std::string& code, const std::string& ip,
                   int64_t now, AuthError* err);
+  void count_failure(const std::string& user, const std::string& ip, int64_t now, const char* what);
   std::string seal(const std::string& secret) const;
   bool unseal(const std::string& stored, std::string* secret) const;
   store::Store& st_;
