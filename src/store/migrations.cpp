@@ -297,6 +297,61 @@ ALTER TABLE users ADD COLUMN totp_secret VARCHAR(64) NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN totp_enabled BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE users ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0;
 )sql"},
+    {14, "hourly rollup of message summaries for the dashboard's statistics", R"sql(
+-- One row per tenant and UTC hour (unix seconds, floor of ts_us), kept exact by the triggers
+-- below; the counts use the same expressions as the direct query over message_summaries
+-- (src/store/sqlite_api.cpp mail_stats). Rows that fall to zero (retention) are removed.
+CREATE TABLE stats_hourly (
+  tenant VARCHAR(63) NOT NULL,
+  hour BIGINT NOT NULL,
+  total BIGINT NOT NULL DEFAULT 0,
+  clean BIGINT NOT NULL DEFAULT 0,
+  bulk BIGINT NOT NULL DEFAULT 0,
+  spam BIGINT NOT NULL DEFAULT 0,
+  phishing BIGINT NOT NULL DEFAULT 0,
+  malware BIGINT NOT NULL DEFAULT 0,
+  unscannable BIGINT NOT NULL DEFAULT 0,
+  rejected BIGINT NOT NULL DEFAULT 0,
+  quarantined BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (tenant, hour)
+) WITHOUT ROWID;
+CREATE INDEX stats_hourly_hour ON stats_hourly (hour);
+INSERT INTO stats_hourly (tenant, hour, total, clean, bulk, spam, phishing, malware, unscannable, rejected, quarantined)
+  SELECT m.tenant, (m.ts_us / 3600000000 - (m.ts_us < 0 AND m.ts_us % 3600000000 <> 0)) * 3600, COUNT(*), SUM(m.verdict = 'clean'), SUM(m.verdict = 'bulk'),
+         SUM(m.verdict = 'spam'), SUM(m.verdict = 'phishing'), SUM(m.verdict = 'malware'),
+         SUM(m.verdict = 'unscannable'), SUM(m.action LIKE 'reject:%'), SUM(m.action LIKE '%quarantine:%')
+  FROM message_summaries AS m WHERE true GROUP BY 1, 2;
+CREATE TRIGGER stats_hourly_insert AFTER INSERT ON message_summaries BEGIN
+  INSERT INTO stats_hourly (tenant, hour, total, clean, bulk, spam, phishing, malware, unscannable, rejected, quarantined)
+    VALUES (NEW.tenant, (NEW.ts_us / 3600000000 - (NEW.ts_us < 0 AND NEW.ts_us % 3600000000 <> 0)) * 3600,
+            1, (NEW.verdict = 'clean'), (NEW.verdict = 'bulk'), (NEW.verdict = 'spam'), (NEW.verdict = 'phishing'), (NEW.verdict = 'malware'), (NEW.verdict = 'unscannable'), (NEW.action LIKE 'reject:%'), (NEW.action LIKE '%quarantine:%'))
+    ON CONFLICT (tenant, hour) DO UPDATE SET
+      total = total + excluded.total, clean = clean + excluded.clean, bulk = bulk + excluded.bulk, spam = spam + excluded.spam, phishing = phishing + excluded.phishing, malware = malware + excluded.malware, unscannable = unscannable + excluded.unscannable, rejected = rejected + excluded.rejected, quarantined = quarantined + excluded.quarantined;
+END;
+CREATE TRIGGER stats_hourly_delete AFTER DELETE ON message_summaries BEGIN
+  INSERT INTO stats_hourly (tenant, hour, total, clean, bulk, spam, phishing, malware, unscannable, rejected, quarantined)
+    VALUES (OLD.tenant, (OLD.ts_us / 3600000000 - (OLD.ts_us < 0 AND OLD.ts_us % 3600000000 <> 0)) * 3600,
+            -1, -(OLD.verdict = 'clean'), -(OLD.verdict = 'bulk'), -(OLD.verdict = 'spam'), -(OLD.verdict = 'phishing'), -(OLD.verdict = 'malware'), -(OLD.verdict = 'unscannable'), -(OLD.action LIKE 'reject:%'), -(OLD.action LIKE '%quarantine:%'))
+    ON CONFLICT (tenant, hour) DO UPDATE SET
+      total = total + excluded.total, clean = clean + excluded.clean, bulk = bulk + excluded.bulk, spam = spam + excluded.spam, phishing = phishing + excluded.phishing, malware = malware + excluded.malware, unscannable = unscannable + excluded.unscannable, rejected = rejected + excluded.rejected, quarantined = quarantined + excluded.quarantined;
+  DELETE FROM stats_hourly WHERE tenant = OLD.tenant AND hour = (OLD.ts_us / 3600000000 - (OLD.ts_us < 0 AND OLD.ts_us % 3600000000 <> 0)) * 3600 AND total = 0;
+END;
+CREATE TRIGGER stats_hourly_update AFTER UPDATE OF tenant, ts_us, verdict, action ON message_summaries
+  WHEN OLD.tenant IS NOT NEW.tenant OR OLD.ts_us IS NOT NEW.ts_us OR OLD.verdict IS NOT NEW.verdict
+    OR OLD.action IS NOT NEW.action BEGIN
+  INSERT INTO stats_hourly (tenant, hour, total, clean, bulk, spam, phishing, malware, unscannable, rejected, quarantined)
+    VALUES (OLD.tenant, (OLD.ts_us / 3600000000 - (OLD.ts_us < 0 AND OLD.ts_us % 3600000000 <> 0)) * 3600,
+            -1, -(OLD.verdict = 'clean'), -(OLD.verdict = 'bulk'), -(OLD.verdict = 'spam'), -(OLD.verdict = 'phishing'), -(OLD.verdict = 'malware'), -(OLD.verdict = 'unscannable'), -(OLD.action LIKE 'reject:%'), -(OLD.action LIKE '%quarantine:%'))
+    ON CONFLICT (tenant, hour) DO UPDATE SET
+      total = total + excluded.total, clean = clean + excluded.clean, bulk = bulk + excluded.bulk, spam = spam + excluded.spam, phishing = phishing + excluded.phishing, malware = malware + excluded.malware, unscannable = unscannable + excluded.unscannable, rejected = rejected + excluded.rejected, quarantined = quarantined + excluded.quarantined;
+  INSERT INTO stats_hourly (tenant, hour, total, clean, bulk, spam, phishing, malware, unscannable, rejected, quarantined)
+    VALUES (NEW.tenant, (NEW.ts_us / 3600000000 - (NEW.ts_us < 0 AND NEW.ts_us % 3600000000 <> 0)) * 3600,
+            1, (NEW.verdict = 'clean'), (NEW.verdict = 'bulk'), (NEW.verdict = 'spam'), (NEW.verdict = 'phishing'), (NEW.verdict = 'malware'), (NEW.verdict = 'unscannable'), (NEW.action LIKE 'reject:%'), (NEW.action LIKE '%quarantine:%'))
+    ON CONFLICT (tenant, hour) DO UPDATE SET
+      total = total + excluded.total, clean = clean + excluded.clean, bulk = bulk + excluded.bulk, spam = spam + excluded.spam, phishing = phishing + excluded.phishing, malware = malware + excluded.malware, unscannable = unscannable + excluded.unscannable, rejected = rejected + excluded.rejected, quarantined = quarantined + excluded.quarantined;
+  DELETE FROM stats_hourly WHERE tenant = OLD.tenant AND hour = (OLD.ts_us / 3600000000 - (OLD.ts_us < 0 AND OLD.ts_us % 3600000000 <> 0)) * 3600 AND total = 0;
+END;
+)sql"},
 };
 
 }  // namespace

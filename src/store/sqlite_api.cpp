@@ -1,6 +1,8 @@
 // SQLite implementation of ApiStore (sessions by hash, scoped API tokens, audit log).
 #include "store/sqlite_api.h"
 
+#include <algorithm>
+
 #include "util/clock.h"
 
 namespace mm::store {
@@ -130,9 +132,11 @@ class SqliteApi final : public ApiStore {
     return out;
   }
 
-  // Index-only scans (migration 12): summaries_stats* for the series, the partial
-  // summaries_blocked* (rejected or quarantined messages only) for the top lists, and the partial
-  // tracking_refused* for refused recipients.
+  // The series of whole hours comes from stats_hourly (migration 14, kept exact by triggers on
+  // message_summaries); a partial last hour (q.to inside an hour), a range or bucket not aligned
+  // to hours, or a database without the table count message_summaries directly (index-only scans
+  // of migration 12's summaries_stats*). The partial summaries_blocked* (rejected or quarantined
+  // messages only) serve the top lists, the partial tracking_refused* refused recipients.
   MailStats mail_stats(const StatsQuery& q) override {
     MailStats out;
     const int64_t b = q.bucket_s > 0 ? q.bucket_s : 3600;
@@ -144,25 +148,47 @@ class SqliteApi final : public ApiStore {
     // The same text as the partial indexes' WHERE (migration 12), so that SQLite uses them.
     const std::string blocked = "(action LIKE 'reject:%' OR action LIKE '%quarantine:%')";
     (void)read([&] {
-      auto s = db_.prepare(
-          "SELECT (ts_us / 1000000 - ?) / ?, COUNT(*), SUM(verdict = 'clean'), SUM(verdict = 'bulk'), "
-          "SUM(verdict = 'spam'), SUM(verdict = 'phishing'), SUM(verdict = 'malware'), SUM(verdict = 'unscannable'), "
-          "SUM(action LIKE 'reject:%'), SUM(action LIKE '%quarantine:%') FROM message_summaries WHERE " + where +
-          " GROUP BY 1");
-      s.bind(q.from, b, from_us, to_us, q.tenant);
-      while (s.next()) {
-        int64_t i = s.i64(0);
-        if (i < 0 || i >= n) continue;
-        auto& k = out.series[static_cast<size_t>(i)];
-        k.total = s.i64(1);
-        k.clean = s.i64(2);
-        k.bulk = s.i64(3);
-        k.spam = s.i64(4);
-        k.phishing = s.i64(5);
-        k.malware = s.i64(6);
-        k.unscannable = s.i64(7);
-        k.rejected = s.i64(8);
-        k.quarantined = s.i64(9);
+      // Adds the rows of s (bucket index, total, clean, ..., quarantined) to the series.
+      auto add = [&](sql::Stmt& s) {
+        while (s.next()) {
+          int64_t i = s.i64(0);
+          if (i < 0 || i >= n) continue;
+          auto& k = out.series[static_cast<size_t>(i)];
+          k.total += s.i64(1);
+          k.clean += s.i64(2);
+          k.bulk += s.i64(3);
+          k.spam += s.i64(4);
+          k.phishing += s.i64(5);
+          k.malware += s.i64(6);
+          k.unscannable += s.i64(7);
+          k.rejected += s.i64(8);
+          k.quarantined += s.i64(9);
+        }
+      };
+      // [q.from, hours_to) from the rollup, [hours_to, q.to) directly.
+      int64_t hours_to = q.from;
+      bool rollup = false;
+      if (q.from % 3600 == 0 && b % 3600 == 0) {
+        auto t = db_.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stats_hourly'");
+        rollup = t.next();
+      }
+      if (rollup) {
+        hours_to = std::max(q.from, q.to - q.to % 3600);
+        auto h = db_.prepare(
+            "SELECT (hour - ?) / ?, SUM(total), SUM(clean), SUM(bulk), SUM(spam), SUM(phishing), SUM(malware), "
+            "SUM(unscannable), SUM(rejected), SUM(quarantined) FROM stats_hourly WHERE hour >= ? AND hour < ? AND " +
+            std::string(q.tenant.empty() ? "? = ''" : "tenant = ?") + " GROUP BY 1");
+        h.bind(q.from, b, q.from, hours_to, q.tenant);
+        add(h);
+      }
+      if (hours_to < q.to) {
+        auto s = db_.prepare(
+            "SELECT (ts_us / 1000000 - ?) / ?, COUNT(*), SUM(verdict = 'clean'), SUM(verdict = 'bulk'), "
+            "SUM(verdict = 'spam'), SUM(verdict = 'phishing'), SUM(verdict = 'malware'), SUM(verdict = 'unscannable'), "
+            "SUM(action LIKE 'reject:%'), SUM(action LIKE '%quarantine:%') FROM message_summaries WHERE " + where +
+            " GROUP BY 1");
+        s.bind(q.from, b, hours_to * 1000000, to_us, q.tenant);
+        add(s);
       }
       auto r = db_.prepare("SELECT (ts_us / 1000000 - ?) / ?, COUNT(*) FROM tracking_events WHERE " + where +
                            " AND event = 'refused' GROUP BY 1");
