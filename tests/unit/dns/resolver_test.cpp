@@ -53,9 +53,31 @@ class Dnsmasq {
       execvp("dnsmasq", argv.data());
       _exit(127);
     }
-    std::this_thread::sleep_for(300ms);
+    wait_ready();
   }
   ~Dnsmasq() { stop(); }
+  // Until dnsmasq answers a query (any answer), at most 10 s: a fixed sleep lost the race on a
+  // loaded machine, and the first query then met a closed port.
+  void wait_ready() {
+    const unsigned char q[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 5, 'r', 'e', 'a', 'd', 'y',
+                               3,    'd',  'n',  's',  4, 't', 'e', 's', 't', 0, 0, 1, 0, 1};
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    timeval tv{0, 100000};
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < until) {
+      unsigned char buf[512];
+      if (sendto(s, q, sizeof q, 0, reinterpret_cast<sockaddr*>(&a), sizeof a) == static_cast<ssize_t>(sizeof q) &&
+          recv(s, buf, sizeof buf, 0) > 0)
+        break;
+      std::this_thread::sleep_for(20ms);
+    }
+    close(s);
+  }
   void stop() {
     if (pid_ > 0) {
       kill(pid_, SIGTERM);
