@@ -32,6 +32,15 @@ Result<std::vector<store::MessageSummary>> TrackingSearch::search(const Scope& s
   return st_.tenancy().search_summaries(q);
 }
 
+Result<store::MailStats> TrackingSearch::stats(const Scope& s, store::StatsQuery& q) {
+  if (s.role == Role::User) return Status::error("permission denied: end users see no statistics");
+  auto t = s.tenant_filter(q.tenant);
+  if (!t) return t.status();
+  q.tenant = *t;
+  if (!st_.api()) return Status::error("the store keeps no statistics");
+  return st_.api()->mail_stats(q);
+}
+
 Result<std::vector<store::TrackingEvent>> TrackingSearch::history(const Scope& s, const std::string& queue_id) {
   if (queue_id.empty()) return Status::error("a queue id is required");
   store::TrackingQuery q;

@@ -23,6 +23,9 @@ class TrackingSearch {
   Result<std::vector<store::MessageSummary>> search(const Scope&, store::SummaryQuery);
   // Every event of the message with this queue id that the scope may see, oldest first.
   Result<std::vector<store::TrackingEvent>> history(const Scope&, const std::string& queue_id);
+  // The dashboard's counts: operators for every tenant (or the one asked for), administrators and
+  // auditors for their own tenant; end users are refused. Narrows q.tenant to the tenant counted.
+  Result<store::MailStats> stats(const Scope&, store::StatsQuery& q);
 
  private:
   store::Store& st_;
