@@ -227,6 +227,8 @@ int main(int argc, char** argv) {
     else if (a == "--l1") opt.l1 = std::stod(next());
     else if (a == "--l2") opt.l2 = std::stod(next());
     else if (a == "--nb-scale") opt.nb_scale = std::stod(next());
+    else if (a == "--ham-weight") opt.ham_weight = std::stod(next());
+    else if (a == "--stack-ham-weight") so.ham_weight = std::stod(next());
     else if (a == "--bayes-weight") opt.bayes_weight = std::stod(next());
     else if (a == "--worst") worst = std::stoul(next());
     else if (a == "--rules") rules_dir = next();

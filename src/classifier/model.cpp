@@ -180,6 +180,16 @@ void Model::learn_locked(const Features& f, bool is_spam) {
   ftrl_update_locked(f, is_spam);
 }
 
+void Model::learn_report_locked(const Features& f, bool is_spam) {
+  learn_locked(f, is_spam);
+  if (!is_spam) return;
+  // Batch training weighs ham opt_.ham_weight times, so one plain update would leave a reported
+  // spam about where it was. Repeat the logistic update (at most ham_weight times in all) until
+  // the learner itself rates the message spam with p >= 0.99 (margin 4.6).
+  const int extra = static_cast<int>(std::ceil(opt_.ham_weight)) - 1;
+  for (int i = 0; i < extra && logistic_margin_locked(f) < 4.6; ++i) ftrl_update_locked(f, true);
+}
+
 void Model::unlearn(const Features& f, bool was_spam) {
   std::unique_lock lock(mu_);
   unlearn_locked(f, was_spam);
@@ -207,7 +217,7 @@ Feedback Model::learn_feedback(const Features& f, bool is_spam) {
     if (it->second == is_spam) return Feedback::AlreadyLearned;
     unlearn_locked(f, it->second);
     it->second = is_spam;
-    learn_locked(f, is_spam);
+    learn_report_locked(f, is_spam);
     return Feedback::Relearned;
   }
   if (feedback_order_.size() >= kFeedbackMemory) {
@@ -216,7 +226,7 @@ Feedback Model::learn_feedback(const Features& f, bool is_spam) {
   }
   feedback_.emplace(digest, is_spam);
   feedback_order_.push_back(digest);
-  learn_locked(f, is_spam);
+  learn_report_locked(f, is_spam);
   return Feedback::Learned;
 }
 
@@ -255,7 +265,8 @@ void Model::train_locked(const std::vector<Features>& examples, const std::vecto
   std::mt19937_64 rng(42);
   for (int e = 0; e < epochs; ++e) {
     std::shuffle(order.begin(), order.end(), rng);
-    for (size_t i : order) ftrl_update_locked(examples[i], is_spam[i], nb.empty() ? nullptr : nb[i].data());
+    for (size_t i : order) ftrl_update_locked(examples[i], is_spam[i], nb.empty() ? nullptr : nb[i].data(),
+                                              is_spam[i] ? 1.0 : opt_.ham_weight);
   }
 }
 
@@ -370,11 +381,11 @@ double Model::logistic_margin_locked(const Features& f, const double* nb) const 
   return margin;
 }
 
-void Model::ftrl_update_locked(const Features& f, bool is_spam, const double* nb) {
+void Model::ftrl_update_locked(const Features& f, bool is_spam, const double* nb, double example_weight) {
   const size_t mask = (size_t{1} << opt_.hash_bits) - 1;
   const double x = feature_value(f);
   const double p = sigmoid(logistic_margin_locked(f, nb));
-  const double gbase = p - (is_spam ? 1.0 : 0.0);
+  const double gbase = (p - (is_spam ? 1.0 : 0.0)) * example_weight;
   auto update = [&](size_t i, double xi) {
     double g = gbase * xi;
     double w = weight(i);

@@ -92,7 +92,7 @@ Stack fit_stack(const std::vector<StackInputs>& inputs, const std::vector<std::v
     for (size_t i = 0; i < n; ++i) {
       double z = margin(i);
       double m = is_spam[i] ? -z : z;  // log(1 + e^m)
-      l += m > 0 ? m + std::log1p(std::exp(-m)) : std::log1p(std::exp(m));
+      l += (is_spam[i] ? 1.0 : opt.ham_weight) * (m > 0 ? m + std::log1p(std::exp(-m)) : std::log1p(std::exp(m)));
     }
     for (size_t c = 1; c < d; ++c) l += 0.5 * opt.l2 * (w[c] - prior[c]) * (w[c] - prior[c]);
     return l;
@@ -105,8 +105,9 @@ Stack fit_stack(const std::vector<StackInputs>& inputs, const std::vector<std::v
     std::vector<double> x;
     for (size_t i = 0; i < n; ++i) {
       double p = sigmoid(margin(i));
-      double r = p - (is_spam[i] ? 1.0 : 0.0);
-      double v = std::max(p * (1.0 - p), 1e-12);
+      const double wi = is_spam[i] ? 1.0 : opt.ham_weight;
+      double r = (p - (is_spam[i] ? 1.0 : 0.0)) * wi;
+      double v = std::max(p * (1.0 - p), 1e-12) * wi;
       idx.clear();
       x.clear();
       idx.push_back(0);

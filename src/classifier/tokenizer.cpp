@@ -5,7 +5,9 @@
 #include <unicode/utf8.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstring>
 #include <iterator>
 #include <string>
 
@@ -429,6 +431,74 @@ void header_extra_tokens(const message::Message& m, Collector& c) {
     c.add_extra("h:from:name:allcaps");
 }
 
+// kTokAlign: whether the sender's infrastructure agrees with its From domain. Mail sent by (or for)
+// the domain in From usually has its bounce address, Message-ID and relay hosts under that domain or
+// under one other (the mailing service's); forged mail mixes unrelated ones. Only relations are
+// tokens, never the hosts themselves (those say how a corpus was collected, not what the mail is).
+std::string domain_of_addr(std::string_view v) {
+  auto lt = v.find('<');
+  if (lt != std::string_view::npos) {
+    v.remove_prefix(lt + 1);
+    v = v.substr(0, v.find('>'));
+  }
+  auto at = v.rfind('@');
+  if (at == std::string_view::npos) return {};
+  std::string d = lower_ascii(trim(v.substr(at + 1)));
+  while (!d.empty() && (d.back() == '.' || d.back() == ' ')) d.pop_back();
+  return d.empty() ? d : registrable_domain(d);
+}
+
+void align_tokens(const message::Message& m, Collector& c) {
+  const std::string from = m.from.domain.empty() ? std::string() : registrable_domain(m.from.domain);
+  auto relation = [&](const std::string& d, const std::string& ref) -> const char* {
+    if (d.empty()) return "none";
+    if (ref.empty()) return "noref";
+    return d == ref ? "same" : "diff";
+  };
+  std::string rp;
+  if (auto* h = find_header(m, "return-path")) {
+    rp = domain_of_addr(h->raw);
+    std::string_view v = h->raw;
+    auto at = v.rfind('@');
+    auto lt = v.find('<');
+    std::string_view local = v.substr(lt == std::string_view::npos ? 0 : lt + 1);
+    local = local.substr(0, at == std::string_view::npos ? 0 : at - (lt == std::string_view::npos ? 0 : lt + 1));
+    size_t digits = static_cast<size_t>(std::count_if(local.begin(), local.end(), [](char ch) { return ch >= '0' && ch <= '9'; }));
+    if (digits >= 6 || local.find('=') != std::string_view::npos) c.add_extra("h:al:rp:verp");
+    if (h->raw.find("<>") != std::string::npos) c.add_extra("h:al:rp:null");
+  }
+  c.add_extra(std::string("h:al:rp:") + relation(rp, from));
+  const std::string mid = domain_of_addr(m.message_id);
+  c.add_extra(std::string("h:al:mid:") + relation(mid, from));
+  if (!rp.empty() && !mid.empty()) c.add_extra(std::string("h:al:mid-rp:") + (mid == rp ? "same" : "diff"));
+  for (const char* name : {"sender", "errors-to"}) {
+    if (auto* h = find_header(m, name)) c.add_extra(std::string("h:al:") + name + ":" + relation(domain_of_addr(h->raw), from));
+  }
+  // Relay hosts: the "from HOST" / "(HELO HOST)" / "by HOST" names of the Received chain.
+  bool rcvd_from = false, rcvd_rp = false, any_host = false;
+  size_t n = 0;
+  for (const auto* h : m.headers_named("received")) {
+    if (++n > 30) break;
+    std::string v = lower_ascii(h->raw);
+    for (const char* kw : {"from ", "helo ", "helo=", "by "}) {
+      for (size_t at = v.find(kw); at != std::string::npos; at = v.find(kw, at + 1)) {
+        size_t b = at + std::strlen(kw), e = b;
+        while (e < v.size() && (std::isalnum(static_cast<unsigned char>(v[e])) || v[e] == '.' || v[e] == '-')) ++e;
+        std::string host = v.substr(b, e - b);
+        if (host.find('.') == std::string::npos || message::is_ip_literal(host)) continue;
+        any_host = true;
+        std::string d = registrable_domain(host);
+        if (!from.empty() && d == from) rcvd_from = true;
+        if (!rp.empty() && d == rp) rcvd_rp = true;
+      }
+    }
+  }
+  if (any_host) {
+    c.add_extra(rcvd_from ? "h:al:rcvd:from" : "h:al:rcvd:not-from");
+    if (!rp.empty()) c.add_extra(rcvd_rp ? "h:al:rcvd:rp" : "h:al:rcvd:not-rp");
+  }
+}
+
 // kTokUrl: more of each link's shape than its host and path words.
 void url_extra_tokens(const message::Message& m, Collector& c) {
   size_t n = 0;
@@ -503,6 +573,7 @@ Collector collect(const message::Message& m, const TokenizerOptions& opt) {
   if (opt.extras & kTokUrl) url_extra_tokens(m, c);
   if (opt.extras & kTokCharGrams) char_gram_tokens(m, c);
   if (opt.extras & kTokPersonal) personal_tokens(m, c);
+  if (opt.extras & kTokAlign) align_tokens(m, c);
   return c;
 }
 

@@ -20,7 +20,8 @@ enum TokenGroup : uint32_t {
   kTokCharGrams = 1u << 3, // character 4-grams of body words of 6+ letters ("cg:mort"); logistic learner only
   kTokOsbLogistic = 1u << 4,  // OSB pairs for the logistic learner only (Bayes keeps unigrams)
   kTokPersonal = 1u << 5,  // the first recipient's address / local part in the body or subject ("b:to-addr")
-  kTokExtrasLogistic = 1u << 6,  // the tokens of the html/headers/url/personal groups: logistic learner only
+  kTokExtrasLogistic = 1u << 6,
+  kTokAlign = 1u << 7,     // whether Return-Path, Message-ID, Sender and relay hosts share the From domain ("h:al:rp:same")  // the tokens of the html/headers/url/personal groups: logistic learner only
 };
 
 struct TokenizerOptions {

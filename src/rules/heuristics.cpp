@@ -7,6 +7,7 @@
 #include <cmath>
 #include <set>
 
+#include "message/domain.h"
 #include "rules/text_util.h"
 
 namespace mm::rules {
@@ -237,10 +238,14 @@ void HeuristicsCheck::run(const scan::Context& ctx, std::vector<Symbol>& out) co
   else if (!valid_message_id(mid.front()->raw.empty() ? mid.front()->value : mid.front()->raw))
     emit(out, kMsgidMalformed, "Message-ID: " + mid.front()->raw.substr(0, 80));
 
-  // --- From display name ---
+  // --- From display name: showing an address of another organisation (a name showing another
+  // mailbox of the sender's own domain, "News@shop.example" <bounce@shop.example>, is no disguise) ---
   if (!m.from.display.empty()) {
     std::string shown = address_in(m.from.display);
-    if (!shown.empty() && shown != ascii_lower(m.from.address))
+    auto at = shown.rfind('@');
+    if (!shown.empty() && shown != ascii_lower(m.from.address) &&
+        (at == std::string::npos || m.from.domain.empty() ||
+         message::registrable_domain(shown.substr(at + 1)) != message::registrable_domain(m.from.domain)))
       emit(out, kFromNameAddr, "name shows " + shown + ", sent from " + m.from.address);
   }
 

@@ -223,5 +223,49 @@ TEST(Extract, CharGramsAndLogisticOsbGoToTheLogisticLearnerOnly) {
   EXPECT_EQ(f3.hashes.size(), f0.hashes.size() + f2.logistic_only.size());
 }
 
+std::vector<std::string> align_tokens_of(const std::string& raw) {
+  TokenizerOptions o;
+  o.extras = kTokAlign;
+  auto m = message::parse(std::make_shared<const std::string>(raw));
+  std::vector<std::string> out;
+  for (const auto& t : tokenize(*m, o))
+    if (t.rfind("h:al:", 0) == 0) out.push_back(t);
+  return out;
+}
+
+TEST(Tokenize, AlignGroupRelatesBounceMessageIdAndRelaysToTheFromDomain) {
+  // A mailing service sending for its customer: VERP bounce address and relays under the
+  // service's domain, Message-ID too; From under the customer's.
+  auto t = align_tokens_of(
+      "Return-Path: <10182839.55483860.8@bounced.mailer.example>\r\n"
+      "Received: from out7.mailer.example (HELO mbox.mailer.example) (192.0.2.7)\r\n"
+      "  by mx.example.org with SMTP; 25 Jul 2002 19:39:06 -0000\r\n"
+      "Message-Id: <55483860.4.8@mbox.mailer.example>\r\n"
+      "From: \"News\" <news@shop.example.com>\r\n"
+      "Sender: news@shop.example.com\r\n"
+      "To: a@example.org\r\nSubject: s\r\n\r\nhello\r\n");
+  EXPECT_TRUE(has(t, "h:al:rp:verp"));
+  EXPECT_TRUE(has(t, "h:al:rp:diff"));
+  EXPECT_TRUE(has(t, "h:al:mid:diff"));
+  EXPECT_TRUE(has(t, "h:al:mid-rp:same"));
+  EXPECT_TRUE(has(t, "h:al:sender:same"));
+  EXPECT_TRUE(has(t, "h:al:rcvd:not-from"));
+  EXPECT_TRUE(has(t, "h:al:rcvd:rp"));
+  // Sent by the From domain itself; no Return-Path, no Message-ID.
+  t = align_tokens_of(
+      "Received: from mail.shop.example.com (mail.shop.example.com [192.0.2.9]) by mx.example.org\r\n"
+      "From: news@shop.example.com\r\nTo: a@example.org\r\nSubject: s\r\n\r\nhello\r\n");
+  EXPECT_TRUE(has(t, "h:al:rp:none"));
+  EXPECT_TRUE(has(t, "h:al:mid:none"));
+  EXPECT_TRUE(has(t, "h:al:rcvd:from"));
+  EXPECT_FALSE(has(t, "h:al:rp:verp"));
+  // Only relations become tokens, never the hosts.
+  for (const auto& x : t) EXPECT_EQ(x.find("example"), std::string::npos) << x;
+  // No headers at all: no crash, only "none" relations.
+  t = align_tokens_of("\r\nbody only\r\n");
+  EXPECT_TRUE(has(t, "h:al:rp:none"));
+  EXPECT_FALSE(has(t, "h:al:rcvd:from"));
+}
+
 }  // namespace
 }  // namespace mm::classifier

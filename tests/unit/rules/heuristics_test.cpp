@@ -140,6 +140,17 @@ TEST(Heuristics, FromNameWithAnotherAddress) {
   same.m.from.display = "Alice@Example.org";
   same.text("hi");
   EXPECT_FALSE(find(run(same.m), "FROM_NAME_HAS_ADDRESS"));
+  // Another mailbox of the sender's own organisation is no disguise; a look-alike domain is.
+  auto own = MessageBuilder::ordinary();
+  own.m.headers.erase(own.m.headers.begin());
+  own.from("News-Desk@shop.example.com", "bounce-77@mail.example.com");
+  own.text("hi");
+  EXPECT_FALSE(find(run(own.m), "FROM_NAME_HAS_ADDRESS")) << names(run(own.m));
+  auto near = MessageBuilder::ordinary();
+  near.m.headers.erase(near.m.headers.begin());
+  near.from("news@example.com.evil.example", "bounce@example.com");
+  near.text("hi");
+  EXPECT_TRUE(find(run(near.m), "FROM_NAME_HAS_ADDRESS")) << names(run(near.m));
 }
 
 TEST(Heuristics, CapitalsScriptsAndZeroWidth) {
