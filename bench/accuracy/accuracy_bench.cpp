@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -34,6 +35,11 @@
 #include "rules/heuristics.h"
 #include "rules/rule_set.h"
 #include "rules/rules_check.h"
+#endif
+#ifdef MM_HAVE_LINKS
+#include "links/links_check.h"
+#include "links/lists.h"
+#include "phish/phish_check.h"
 #endif
 
 using namespace mm;
@@ -201,6 +207,7 @@ int main(int argc, char** argv) {
   size_t worst = 10;
   std::string method_arg = "all";
   std::string rules_dir;
+  bool with_links = true;  // with --rules: also the links and phishing checks (when built)
   StackOptions so;
   Options opt;
   opt.min_examples = 1;
@@ -232,6 +239,7 @@ int main(int argc, char** argv) {
     else if (a == "--bayes-weight") opt.bayes_weight = std::stod(next());
     else if (a == "--worst") worst = std::stoul(next());
     else if (a == "--rules") rules_dir = next();
+    else if (a == "--no-links") with_links = false;
     else if (a == "--stack-l2") so.l2 = std::stod(next());
     else if (a == "--stack-prior") so.prior_scale = std::stod(next());
     else if (a == "--stack-folds") so.folds = std::stoi(next());
@@ -299,6 +307,26 @@ int main(int argc, char** argv) {
     rules::HeuristicsOptions hopt;
     hopt.check_dates = false;
     rules::HeuristicsCheck hc(hopt);
+    // The engine's other content checks, links and phishing (no DNS), as `mailmoat train` runs
+    // them (src/cli/engine.cpp symbol_source), unless --no-links.
+    std::vector<std::unique_ptr<scan::Check>> more;
+#ifdef MM_HAVE_LINKS
+    if (with_links) {
+      const std::filesystem::path data = std::filesystem::path(rules_dir) / "links";
+      auto shorteners = links::read_list_file(data / "shorteners.txt");
+      auto pdata = phish::load_data(data);
+      if (!shorteners || !pdata) {
+        std::cerr << "links data in " << data << ": " << (shorteners ? pdata.error() : shorteners.error()) << "\n";
+        return 1;
+      }
+      links::LinksOptions lopt;
+      lopt.shorteners = std::make_shared<links::DomainSet>(*shorteners);
+      more.push_back(std::make_unique<links::LinksCheck>(std::move(lopt)));
+      phish::PhishOptions popt;
+      popt.data = *pdata;
+      more.push_back(std::make_unique<phish::PhishCheck>(std::move(popt)));
+    }
+#endif
     double rules_s = 0, heur_s = 0;
     for (size_t i = 0; i < items.size(); ++i) {
       scan::Envelope env;
@@ -310,6 +338,11 @@ int main(int argc, char** argv) {
       hc.run(ctx, out);
       rules_s += std::chrono::duration<double>(t2 - t1).count();
       heur_s += seconds_since(t2);
+      for (const auto& check : more) {  // each sees the symbols before it, as in the engine
+        std::vector<scan::Symbol> before = out;
+        scan::Context c2{*parsed[i], env, before};
+        check->run(c2, out);
+      }
       for (auto& sym : out) items[i].symbols.push_back({sym.name, sym.score});
     }
     // Per-check cost (one thread): what running the checks in parallel could save per message.
