@@ -127,6 +127,9 @@ Result<LinkChecks> link_checks(const config::Config& c, std::shared_ptr<dns::Res
   if (!pdata) return Status::error("[links] " + pdata.error());
   phish::PhishOptions popt;
   popt.data = *pdata;
+  // Its lure and evidence read the phishing-hinted symbols of these checks (scan/check.h: a check
+  // sees its dependencies' symbols only).
+  popt.depends_on = {"rules", "heuristics", "links"};
   out.phish = std::make_unique<phish::PhishCheck>(std::move(popt));
   out.summary = ", links and phishing: " + std::to_string((*pdata)->brands.size()) + " brands, " +
                 std::to_string(shorteners->size()) + " shorteners" +
@@ -143,6 +146,8 @@ Result<ScanSetup> build_engine(const config::Config& c, store::Store& st, std::s
   t.reject = c.reject_score;
   t.bulk = c.bulk_score;
   s.engine = std::make_shared<scan::Engine>(t);
+  // The antivirus (and the links check with URI DNS lists) wait on I/O: they overlap the others.
+  s.engine->set_parallel_checks(c.scan_parallel_checks ? static_cast<size_t>(c.scan_check_threads) : 0);
   // Malware checks first: their verdict wins over everything, so the engine's early stop must
   // never skip them.
   if (auto mw = add_malware_checks(c, *s.engine, s.summary); !mw) return mw;
