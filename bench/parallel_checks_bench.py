@@ -26,7 +26,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -159,18 +158,7 @@ def main():
             plain_what = f"{args.plain} generated text messages (no corpus cache)"
 
         port = free_port()
-        conf = os.path.join(tmp, "clamd.conf")
-        with open(conf, "w") as f:
-            f.write(f"Foreground yes\nTCPSocket {port}\nTCPAddr 127.0.0.1\nDatabaseDirectory {SIGNATURES}\n"
-                    f"TemporaryDirectory {shm}\nLogFile {tmp}/clamd.log\nMaxThreads 8\nStreamMaxLength {65 << 20}\n"
-                    f"MaxScanSize {64 << 20}\nMaxFileSize {32 << 20}\nMaxRecursion 8\nMaxFiles 1000\n"
-                    f"AlertExceedsMax yes\nAlertEncryptedArchive yes\nSelfCheck 0\nDisableCache yes\n")
-        clamd = subprocess.Popen(["/usr/sbin/clamd", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 60
-        while not ping(port):
-            if time.time() > deadline or clamd.poll() is not None:
-                sys.exit("parallel_checks_bench: clamd did not start (see clamd.log)")
-            time.sleep(0.05)
+        clamd, _ = av_bench.start_clamd(tmp, shm, f"TCPSocket {port}\nTCPAddr 127.0.0.1\n", lambda: ping(port))
 
         var = os.path.join(tmp, "var")  # one store: the trained model serves every configuration
         cfgs = {}
@@ -228,13 +216,7 @@ def main():
                 f"{statistics.median(lat[(s, k)][i * n:(i + 1) * n]):.2f}" for i in range(args.reps))
             for (s, k), n in ((key, len(os.listdir(sets[key[0]]))) for key in lat)))
     finally:
-        if clamd and clamd.poll() is None:
-            clamd.send_signal(signal.SIGTERM)
-            try:
-                clamd.wait(10)
-            except subprocess.TimeoutExpired:
-                clamd.kill()
-                clamd.wait()
+        av_bench.stop_clamd(clamd)
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(shm, ignore_errors=True)
 
