@@ -239,9 +239,7 @@ void run_job(Shared& sh, Job& j) {
 }  // namespace
 
 Engine::Engine(Thresholds t) : thresholds_(t) {}
-Engine::~Engine() = default;
-Engine::Engine(Engine&&) noexcept = default;
-Engine& Engine::operator=(Engine&&) noexcept = default;
+Engine::~Engine() { pool_.reset(); }  // before the checks its threads may still run
 
 Verdict Engine::scan(const message::Message& msg, const Envelope& env,
                      std::chrono::steady_clock::time_point deadline) const {

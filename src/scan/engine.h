@@ -52,8 +52,8 @@ class Engine {
  public:
   explicit Engine(Thresholds t = {});
   ~Engine();  // waits for checks still running on the engine's threads (abandoned scans)
-  Engine(Engine&&) noexcept;
-  Engine& operator=(Engine&&) noexcept;
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
   // Registers a check; finalize() orders them (an unknown dependency or a cycle is an error).
   void add(std::unique_ptr<Check> check);
   Status finalize();
