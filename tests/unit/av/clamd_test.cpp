@@ -69,6 +69,23 @@ std::vector<mm::scan::Symbol> run_check(const AvCheck& c, const std::string& raw
   return out;
 }
 
+// A server on loopback that accepts and never answers (-1 on failure); closed by the caller.
+int mute_listener(ClamdAddress& at) {
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  if (s < 0 || ::bind(s, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(s, 8) != 0 ||
+      ::getsockname(s, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
+    if (s >= 0) ::close(s);
+    return -1;
+  }
+  at.host = "127.0.0.1";
+  at.port = ntohs(sa.sin_port);
+  return s;
+}
+
 }  // namespace
 
 TEST(ClamdAddress, Parses) {
@@ -134,17 +151,9 @@ TEST(ClamdClient, ErrorsAreNeverClean) {
   EXPECT_EQ(r.kind, ScanResult::Error);
   EXPECT_FALSE(r.error.empty());
   // A server that accepts and never answers: the deadline ends the wait.
-  int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-  ASSERT_EQ(::listen(s, 8), 0);
-  socklen_t len = sizeof sa;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&sa), &len);
   ClamdAddress mute;
-  mute.host = "127.0.0.1";
-  mute.port = ntohs(sa.sin_port);
+  int s = mute_listener(mute);
+  ASSERT_GE(s, 0);
   auto t0 = std::chrono::steady_clock::now();
   auto late = ClamdClient(mute).scan("hello", in(300ms));
   auto took = std::chrono::steady_clock::now() - t0;
@@ -359,17 +368,9 @@ TEST_F(Clamd, InAParallelEngineTheVirusIsFoundAsInSerial) {
 }
 
 TEST(ClamdClient, AMuteClamdInAParallelEngineHoldsTheMessageByTheDeadline) {
-  int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-  ASSERT_EQ(::listen(s, 8), 0);
-  socklen_t len = sizeof sa;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&sa), &len);
   ClamdAddress mute;
-  mute.host = "127.0.0.1";
-  mute.port = ntohs(sa.sin_port);
+  int s = mute_listener(mute);
+  ASSERT_GE(s, 0);
   {
     mm::scan::Engine e;
     e.set_parallel_checks(2);
