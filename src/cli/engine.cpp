@@ -214,7 +214,8 @@ Result<SymbolSource> symbol_source(const config::Config& c) {
   return SymbolSource([rc, hc, lc, pc](const message::Message& m) {
     scan::Envelope env;
     std::vector<scan::Symbol> out;
-    // Each check sees the symbols before it, as in the engine (phishing reads the rules' wording).
+    // Each check sees the symbols before it: for phishing, those of its dependencies (rules,
+    // heuristics, links), as in the engine.
     auto run = [&](const scan::Check& check) {
       std::vector<scan::Symbol> prior = out;
       scan::Context ctx{m, env, prior};

@@ -306,7 +306,7 @@ Verdict Engine::run(std::shared_ptr<const message::Message> msg, const Envelope&
   // Starts every waiting check whose dependencies are done.
   bool env_copied = false;
   auto launch = [&] {
-    if (!pool_ || !ordered) return;
+    if (!pool_ || !ordered || clock::now() > deadline) return;  // late: the scan fails anyway
     for (size_t i = 0; i < n; ++i) {
       if (!async_[i] || step[i] != NotStarted || !ready(i)) continue;
       if (!env_copied) sh->env = env, env_copied = true;
