@@ -127,9 +127,6 @@ Result<LinkChecks> link_checks(const config::Config& c, std::shared_ptr<dns::Res
   if (!pdata) return Status::error("[links] " + pdata.error());
   phish::PhishOptions popt;
   popt.data = *pdata;
-  // Its lure and evidence read the phishing-hinted symbols of these checks (scan/check.h: a check
-  // sees its dependencies' symbols only).
-  popt.depends_on = {"rules", "heuristics", "links"};
   out.phish = std::make_unique<phish::PhishCheck>(std::move(popt));
   out.summary = ", links and phishing: " + std::to_string((*pdata)->brands.size()) + " brands, " +
                 std::to_string(shorteners->size()) + " shorteners" +
