@@ -130,6 +130,35 @@ def ping(sock_path):
         return False
 
 
+def start_clamd(tmp, shm, listen, ready):
+    """clamd with the project's signatures and the managed clamd's settings, its cache off; `listen`
+    holds its LocalSocket or TCPSocket lines, `ready()` says when it answers. (process, conf path)."""
+    conf = os.path.join(tmp, "clamd.conf")
+    with open(conf, "w") as f:
+        f.write(f"Foreground yes\n{listen}DatabaseDirectory {SIGNATURES}\nTemporaryDirectory {shm}\n"
+                f"LogFile {tmp}/clamd.log\nMaxThreads 8\nStreamMaxLength {65 << 20}\nMaxScanSize {64 << 20}\n"
+                f"MaxFileSize {32 << 20}\nMaxRecursion 8\nMaxFiles 1000\nAlertExceedsMax yes\n"
+                f"AlertEncryptedArchive yes\nSelfCheck 0\nDisableCache yes\n")
+    clamd = subprocess.Popen(["/usr/sbin/clamd", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while not ready():
+        if time.time() > deadline or clamd.poll() is not None:
+            stop_clamd(clamd)
+            sys.exit("clamd did not start (see clamd.log)")
+        time.sleep(0.05)
+    return clamd, conf
+
+
+def stop_clamd(clamd):
+    if clamd and clamd.poll() is None:
+        clamd.send_signal(signal.SIGTERM)
+        try:
+            clamd.wait(10)
+        except subprocess.TimeoutExpired:
+            clamd.kill()
+            clamd.wait()
+
+
 def timed(cmd, ok_codes=(0,)):
     t0 = time.perf_counter()
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=900)
@@ -155,18 +184,7 @@ def main():
         log(f"generating {args.messages} messages ...")
         paths, total = make_corpus(corpus, args.messages)
         sock = os.path.join(tmp, "clamd.sock")
-        conf = os.path.join(tmp, "clamd.conf")
-        with open(conf, "w") as f:
-            f.write(f"Foreground yes\nLocalSocket {sock}\nDatabaseDirectory {SIGNATURES}\nTemporaryDirectory {shm}\n"
-                    f"LogFile {tmp}/clamd.log\nMaxThreads 8\nStreamMaxLength {65 << 20}\nMaxScanSize {64 << 20}\n"
-                    f"MaxFileSize {32 << 20}\nMaxRecursion 8\nMaxFiles 1000\nAlertExceedsMax yes\n"
-                    f"AlertEncryptedArchive yes\nSelfCheck 0\nDisableCache yes\n")
-        clamd = subprocess.Popen(["/usr/sbin/clamd", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 60
-        while not ping(sock):
-            if time.time() > deadline or clamd.poll() is not None:
-                sys.exit("av_bench: clamd did not start (see clamd.log)")
-            time.sleep(0.05)
+        clamd, conf = start_clamd(tmp, shm, f"LocalSocket {sock}\n", lambda: ping(sock))
         rules_empty = os.path.join(tmp, "no-rules")
         os.makedirs(rules_empty)
         cfgs = {}
@@ -174,7 +192,9 @@ def main():
             c = os.path.join(tmp, f"{key}.toml")
             with open(c, "w") as f:
                 f.write(f'[server]\nvar_dir = "{tmp}/var-{key}"\n[scan]\nrules_dir = "{rules}"\ndate_checks = false\n'
-                        f'[antivirus]\nmode = "external"\nsocket = "{sock}"\n[log]\nfile = "-"\nstderr_level = "off"\n')
+                        f'[antivirus]\nmode = "external"\nsocket = "{sock}"\n[log]\nfile = "-"\nstderr_level = "off"\n'
+                        # the links check reads its data files from the rules directory
+                        + ("[links]\nenabled = false\n" if key == "av" else ""))
             cfgs[key] = c
 
         # Sanity: both detect malware through this clamd.
@@ -224,13 +244,7 @@ def main():
             print(f"| {name} | {m:.3f} | {len(paths) / m:.1f} | {mb / m:.1f} | {m / base:.2f}x |")
         print(f"\nall runs (s): " + "; ".join(f"{k}: " + ", ".join(f"{t:.2f}" for t in v) for k, v in times.items()))
     finally:
-        if clamd and clamd.poll() is None:
-            clamd.send_signal(signal.SIGTERM)
-            try:
-                clamd.wait(10)
-            except subprocess.TimeoutExpired:
-                clamd.kill()
-                clamd.wait()
+        stop_clamd(clamd)
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(shm, ignore_errors=True)
 

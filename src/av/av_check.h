@@ -29,6 +29,7 @@ class AvCheck : public scan::Check {
       : client_(std::move(client)), opt_(opt), keep_(std::move(keep)) {}
   std::string name() const override { return "antivirus"; }
   double max_abs_score() const override { return 20; }
+  bool waits() const override { return true; }  // a clamd round trip per message
   void run(const scan::Context& ctx, std::vector<scan::Symbol>& out) const override;
 
  private:

@@ -143,6 +143,8 @@ Result<ScanSetup> build_engine(const config::Config& c, store::Store& st, std::s
   t.reject = c.reject_score;
   t.bulk = c.bulk_score;
   s.engine = std::make_shared<scan::Engine>(t);
+  // The antivirus (and the links check with URI DNS lists) wait on I/O: they overlap the others.
+  s.engine->set_parallel_checks(c.scan_parallel_checks ? static_cast<size_t>(c.scan_check_threads) : 0);
   // Malware checks first: their verdict wins over everything, so the engine's early stop must
   // never skip them.
   if (auto mw = add_malware_checks(c, *s.engine, s.summary); !mw) return mw;
@@ -209,7 +211,8 @@ Result<SymbolSource> symbol_source(const config::Config& c) {
   return SymbolSource([rc, hc, lc, pc](const message::Message& m) {
     scan::Envelope env;
     std::vector<scan::Symbol> out;
-    // Each check sees the symbols before it, as in the engine (phishing reads the rules' wording).
+    // Each check sees the symbols before it: for phishing, those of its dependencies (rules,
+    // heuristics, links), as in the engine.
     auto run = [&](const scan::Check& check) {
       std::vector<scan::Symbol> prior = out;
       scan::Context ctx{m, env, prior};

@@ -269,6 +269,8 @@ Result<Config> load(const std::string& path) {
     t.str("subject_tag", c.subject_tag);
     t.str("rules_dir", c.rules_dir);
     t.boolean("date_checks", c.date_checks);
+    t.boolean("parallel_checks", c.scan_parallel_checks);
+    t.integer("check_threads", c.scan_check_threads, 1, 64);
     if (c.reject_score < c.tag_score) errors.push_back("[scan] reject_score must not be below tag_score");
   }
   {

@@ -74,6 +74,8 @@ struct Config {
   std::string subject_tag = "[SPAM]";
   std::string rules_dir = "rules";  // *.rules files (relative: to the working directory)
   bool date_checks = true;       // false: no DATE_IN_PAST/DATE_IN_FUTURE (benchmarks replaying old mail)
+  bool scan_parallel_checks = true;  // checks waiting on I/O (clamd, DNS) overlap the others
+  int scan_check_threads = 4;        // the engine's threads for those checks
 
   // [links] (links and phishing checks)
   bool links_enabled = true;

@@ -406,7 +406,7 @@ void Gateway::scan_and_queue(std::shared_ptr<const scan::Engine> engine, std::sh
     std::shared_ptr<const message::Message> msg;
     try {
       msg = message::parse(raw);
-      v = engine->scan(*msg, a->env, deadline);
+      v = engine->scan(msg, a->env, deadline);
     } catch (const std::exception& e) {
       v.failed = true;
       v.error = std::string("parse failed: ") + e.what();
@@ -461,7 +461,7 @@ void Gateway::rescan_pending() {
       std::shared_ptr<const message::Message> msg;
       try {
         msg = message::parse(raw);
-        v = engine->scan(*msg, env, std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.scan_timeout_ms));
+        v = engine->scan(msg, env, std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.scan_timeout_ms));
       } catch (const std::exception& e) {
         v.failed = true;
         v.error = e.what();

@@ -35,6 +35,9 @@ class LinksCheck : public scan::Check {
   std::string name() const override { return "links"; }
   double max_abs_score() const override;
   void run(const scan::Context& ctx, std::vector<scan::Symbol>& out) const override;
+  // Waits for DNS answers only when URI DNS block lists are on; the list and shortener lookups
+  // are in memory.
+  bool waits() const override { return opt_.resolver && !opt_.zones.empty(); }
 
  private:
   LinksOptions opt_;

@@ -52,7 +52,9 @@ std::shared_ptr<const PhishData> make_data(std::vector<Brand> brands, const std:
 
 struct PhishOptions {
   std::shared_ptr<const PhishData> data;
-  std::vector<std::string> depends_on{"rules"};  // lure wording comes from the rules' phishing symbols
+  // Its lure wording and phishing evidence come from these checks' symbols (a check sees only its
+  // dependencies' symbols: scan/check.h).
+  std::vector<std::string> depends_on{"rules", "heuristics", "links"};
 };
 
 class PhishCheck : public scan::Check {

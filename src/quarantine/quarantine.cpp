@@ -310,7 +310,7 @@ Result<scan::Verdict> SpoolReleaser::rescan(std::shared_ptr<const std::string> r
   if (!engine_) return Status::error("scanning is disabled; a release needs a rescan");
   scan::Verdict v;
   try {
-    v = engine_->scan(*message::parse(raw), env,
+    v = engine_->scan(message::parse(raw), env,
                       std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_));
   } catch (const std::exception& e) {
     return Status::error(std::string("rescan failed: ") + e.what());

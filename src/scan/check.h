@@ -87,7 +87,9 @@ class Memo {
 struct Context {
   const message::Message& msg;
   const Envelope& env;
-  const std::vector<Symbol>& prior;  // symbols of the checks this one depends on (and earlier ones)
+  // The symbols of the checks this one names in depends_on(), in run order; never those of other
+  // checks that happened to run before (independent checks may run at the same time, see waits()).
+  const std::vector<Symbol>& prior;
   // The scan's deadline: a check that waits (e.g. for a scanner daemon) gives up by then.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   Memo* memo = nullptr;  // the scan's shared derived data; null: each check computes its own
@@ -102,6 +104,10 @@ class Check {
   virtual double max_abs_score() const = 0;
   // Appends this check's symbols. Must not throw for any message.
   virtual void run(const Context& ctx, std::vector<Symbol>& out) const = 0;
+  // True when run() spends its time waiting on I/O (a scanner daemon, DNS), not computing: the
+  // engine may then start it on one of its threads as soon as its dependencies are done, while
+  // the other checks run. Such a check must give up by ctx.deadline.
+  virtual bool waits() const { return false; }
 };
 
 }  // namespace mm::scan

@@ -15,6 +15,7 @@
 #include "av/clamd_client.h"
 #include "av/managed_clamd.h"
 #include "message/message.h"
+#include "scan/engine.h"
 #include "../attachments/helpers.h"
 
 namespace fs = std::filesystem;
@@ -66,6 +67,23 @@ std::vector<mm::scan::Symbol> run_check(const AvCheck& c, const std::string& raw
   mm::scan::Context ctx{*msg, env, prior};
   c.run(ctx, out);
   return out;
+}
+
+// A server on loopback that accepts and never answers (-1 on failure); closed by the caller.
+int mute_listener(ClamdAddress& at) {
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  if (s < 0 || ::bind(s, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(s, 8) != 0 ||
+      ::getsockname(s, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
+    if (s >= 0) ::close(s);
+    return -1;
+  }
+  at.host = "127.0.0.1";
+  at.port = ntohs(sa.sin_port);
+  return s;
 }
 
 }  // namespace
@@ -133,17 +151,9 @@ TEST(ClamdClient, ErrorsAreNeverClean) {
   EXPECT_EQ(r.kind, ScanResult::Error);
   EXPECT_FALSE(r.error.empty());
   // A server that accepts and never answers: the deadline ends the wait.
-  int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-  ASSERT_EQ(::listen(s, 8), 0);
-  socklen_t len = sizeof sa;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&sa), &len);
   ClamdAddress mute;
-  mute.host = "127.0.0.1";
-  mute.port = ntohs(sa.sin_port);
+  int s = mute_listener(mute);
+  ASSERT_GE(s, 0);
   auto t0 = std::chrono::steady_clock::now();
   auto late = ClamdClient(mute).scan("hello", in(300ms));
   auto took = std::chrono::steady_clock::now() - t0;
@@ -318,4 +328,62 @@ TEST_F(Clamd, OverClamdsStreamLimitIsUnscannableNotRetried) {
   EXPECT_EQ(s[0].hint, mm::scan::Class::Unscannable);
   EXPECT_FALSE(s[0].retry);
   EXPECT_NE(s[0].detail.find("size limit exceeded"), std::string::npos) << s[0].detail;
+}
+
+// The antivirus check on the engine's threads (parallel checks): while clamd scans, a CPU check
+// runs on the calling thread; the verdict is the serial one. A clamd that never answers: the
+// scan returns by its deadline and the message is held (failed, or AV_ERROR to retry).
+class CpuProbe : public mm::scan::Check {
+ public:
+  std::string name() const override { return "probe"; }
+  double max_abs_score() const override { return 1; }
+  void run(const mm::scan::Context&, std::vector<mm::scan::Symbol>& out) const override {
+    thread = std::this_thread::get_id();
+    out.push_back({"PROBE", 0.5, "cpu", mm::scan::Class::Clean});
+  }
+  mutable std::thread::id thread;
+};
+
+TEST_F(Clamd, InAParallelEngineTheVirusIsFoundAsInSerial) {
+  start();
+  auto msg = mm::message::parse(std::make_shared<const std::string>(mime_with("invoice.com", sample("eicar.com"))));
+  std::string verdicts[2];
+  for (size_t threads : {size_t(0), size_t(2)}) {
+    mm::scan::Engine e({5, 100, 1});  // no early stop: every check runs
+    e.set_parallel_checks(threads);
+    e.add(std::make_unique<AvCheck>(client(), AvOptions{}));
+    auto probe = std::make_unique<CpuProbe>();
+    auto* p = probe.get();
+    e.add(std::move(probe));
+    ASSERT_TRUE(e.finalize());
+    auto v = e.scan(msg, {}, std::chrono::steady_clock::now() + 20s);
+    EXPECT_EQ(v.cls, mm::scan::Class::Malware) << v.to_text();
+    EXPECT_EQ(p->thread, std::this_thread::get_id());
+    std::string j = v.to_json();
+    size_t at = j.find("\"elapsed_us\":");
+    verdicts[threads ? 1 : 0] = j.erase(at, j.find(',', at) - at);
+  }
+  EXPECT_EQ(verdicts[0], verdicts[1]);
+  EXPECT_NE(verdicts[1].find("part 2 invoice.com"), std::string::npos) << verdicts[1];
+}
+
+TEST(ClamdClient, AMuteClamdInAParallelEngineHoldsTheMessageByTheDeadline) {
+  ClamdAddress mute;
+  int s = mute_listener(mute);
+  ASSERT_GE(s, 0);
+  {
+    mm::scan::Engine e;
+    e.set_parallel_checks(2);
+    e.add(std::make_unique<AvCheck>(ClamdClient(mute), AvOptions{}));
+    e.add(std::make_unique<CpuProbe>());
+    ASSERT_TRUE(e.finalize());
+    auto t0 = std::chrono::steady_clock::now();
+    auto v = e.scan(mm::message::parse(std::make_shared<const std::string>("Subject: x\r\n\r\nhello\r\n")), {},
+                    t0 + 300ms);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+    bool retry = false;
+    for (auto& sym : v.symbols) retry = retry || (sym.name == "AV_ERROR" && sym.retry);
+    EXPECT_TRUE(v.failed || retry) << v.to_text();
+  }  // the engine waits for the check, which gives up by the same deadline
+  ::close(s);
 }
