@@ -23,7 +23,7 @@ class Fixed : public Check {
     seen_prior = ctx.prior.size();
     out.push_back({"SYM_" + name_, score_, "detail of " + name_, hint_});
   }
-  mutable size_t seen_prior = 0;
+  mutable std::atomic<size_t> seen_prior{0};  // atomic: ConcurrentScansAgree runs it from 4 threads
 
  private:
   std::string name_;
