@@ -128,6 +128,11 @@ Model::Model(const Options& opt) : opt_(opt) {
   size_t dim = (size_t{1} << opt_.hash_bits) + 1;
   z_.assign(dim, 0.0f);
   n_.assign(dim, 0.0f);
+  opt_.gram_bits = std::clamp<uint32_t>(opt_.gram_bits, 10, 26);
+  if (grams_on()) {
+    gz_.assign((size_t{1} << opt_.gram_bits) + 1, 0.0f);
+    gn_.assign(gz_.size(), 0.0f);
+  }
 }
 
 Model::Model(Model&& other) noexcept {
@@ -138,6 +143,8 @@ Model::Model(Model&& other) noexcept {
   bayes_ = std::move(other.bayes_);
   z_ = std::move(other.z_);
   n_ = std::move(other.n_);
+  gz_ = std::move(other.gz_);
+  gn_ = std::move(other.gn_);
   stack_ = std::move(other.stack_);
   feedback_ = std::move(other.feedback_);
   feedback_order_ = std::move(other.feedback_order_);
@@ -152,6 +159,8 @@ Model& Model::operator=(Model&& other) noexcept {
   bayes_ = std::move(other.bayes_);
   z_ = std::move(other.z_);
   n_ = std::move(other.n_);
+  gz_ = std::move(other.gz_);
+  gn_ = std::move(other.gn_);
   stack_ = std::move(other.stack_);
   feedback_ = std::move(other.feedback_);
   feedback_order_ = std::move(other.feedback_order_);
@@ -178,6 +187,7 @@ void Model::learn_locked(const Features& f, bool is_spam) {
     else ++c.ham;
   }
   ftrl_update_locked(f, is_spam);
+  if (grams_on()) gram_update_locked(f, is_spam);
 }
 
 void Model::unlearn(const Features& f, bool was_spam) {
@@ -255,7 +265,10 @@ void Model::train_locked(const std::vector<Features>& examples, const std::vecto
   std::mt19937_64 rng(42);
   for (int e = 0; e < epochs; ++e) {
     std::shuffle(order.begin(), order.end(), rng);
-    for (size_t i : order) ftrl_update_locked(examples[i], is_spam[i], nb.empty() ? nullptr : nb[i].data());
+    for (size_t i : order) {
+      ftrl_update_locked(examples[i], is_spam[i], nb.empty() ? nullptr : nb[i].data());
+      if (grams_on()) gram_update_locked(examples[i], is_spam[i]);
+    }
   }
 }
 
@@ -329,7 +342,7 @@ Stack Model::stack() const {
 }
 
 StackInputs Explanation::stack_inputs() const {
-  return {logit(std::clamp(bayes, 1e-4, 1 - 1e-4)), margin, std::clamp(bayes_chi, -100.0, 100.0) / 10.0};
+  return {logit(std::clamp(bayes, 1e-4, 1 - 1e-4)), margin, std::clamp(bayes_chi, -100.0, 100.0) / 10.0, gram_margin};
 }
 
 float Model::weight(size_t i) const {
@@ -388,6 +401,39 @@ void Model::ftrl_update_locked(const Features& f, bool is_spam, const double* nb
   for (uint64_t h : f.logistic_only) update(h & mask, x);
 }
 
+float Model::gram_weight(size_t i) const {
+  float z = gz_[i];
+  if (std::fabs(z) <= opt_.l1) return 0.0f;
+  double sign = z < 0 ? -1.0 : 1.0;
+  return static_cast<float>(-(z - sign * opt_.l1) / ((opt_.beta + std::sqrt(gn_[i])) / opt_.gram_alpha + opt_.gram_l2));
+}
+
+// The n-gram learner: binary features scaled to unit length (1/sqrt(#grams)), plus a bias.
+double Model::gram_margin_locked(const Features& f) const {
+  if (gz_.empty()) return 0.0;
+  const size_t mask = (size_t{1} << opt_.gram_bits) - 1;
+  const double x = f.grams.empty() ? 0.0 : 1.0 / std::sqrt(static_cast<double>(f.grams.size()));
+  double margin = gram_weight(mask + 1);
+  for (uint64_t h : f.grams) margin += gram_weight(h & mask) * x;
+  return margin;
+}
+
+void Model::gram_update_locked(const Features& f, bool is_spam) {
+  if (gz_.empty()) return;
+  const size_t mask = (size_t{1} << opt_.gram_bits) - 1;
+  const double x = f.grams.empty() ? 0.0 : 1.0 / std::sqrt(static_cast<double>(f.grams.size()));
+  const double gbase = sigmoid(gram_margin_locked(f)) - (is_spam ? 1.0 : 0.0);
+  auto update = [&](size_t i, double xi) {
+    double g = gbase * xi;
+    double w = gram_weight(i);
+    double sigma = (std::sqrt(gn_[i] + g * g) - std::sqrt(gn_[i])) / opt_.gram_alpha;
+    gz_[i] = static_cast<float>(gz_[i] + g - sigma * w);
+    gn_[i] = static_cast<float>(gn_[i] + g * g);
+  };
+  update(mask + 1, 1.0);
+  for (uint64_t h : f.grams) update(h & mask, x);
+}
+
 double Model::bayes_locked(const Features& f, double* score, std::vector<double>* nb) const {
   const double ns = static_cast<double>(std::max<uint64_t>(nspam_, 1));
   const double nh = static_cast<double>(std::max<uint64_t>(nham_, 1));
@@ -440,6 +486,7 @@ Explanation Model::explain_locked(const Features& f) const {
   e.logistic = sigmoid(margin);
   e.margin = margin;
   e.bayes_chi = bscore;
+  e.gram_margin = gram_margin_locked(f);
   switch (opt_.method) {
     case Method::Bayes:
       e.probability = e.bayes;
@@ -498,7 +545,9 @@ std::string Model::serialize() const {
   std::shared_lock lock(mu_);
   Writer w;
   w.raw(kMagic, 4);
-  w.fixed<uint16_t>(kFormatVersion);
+  // Version 4 only when the n-gram learner is on: without it the blob stays readable by version 3.
+  const uint16_t version = grams_on() ? 4 : 3;
+  w.fixed<uint16_t>(version);
   w.fixed<uint8_t>(static_cast<uint8_t>(opt_.method));
   w.fixed<double>(opt_.unknown_strength);
   w.fixed<double>(opt_.unknown_prob);
@@ -517,6 +566,13 @@ std::string Model::serialize() const {
   w.varint(opt_.tokenizer.max_word_bytes);
   w.varint(opt_.tokenizer.extras);  // version 3
   w.fixed<double>(opt_.nb_scale);   // version 3
+  if (version >= 4) {
+    w.varint(opt_.tokenizer.gram_n);
+    w.varint(opt_.tokenizer.gram_body_bytes);
+    w.fixed<uint32_t>(opt_.gram_bits);
+    w.fixed<double>(opt_.gram_alpha);
+    w.fixed<double>(opt_.gram_l2);
+  }
   w.varint(nspam_);
   w.varint(nham_);
 
@@ -545,7 +601,7 @@ std::string Model::serialize() const {
   w.varint(stack_.fitted ? 1 : 0);
   if (stack_.fitted) {
     w.fixed<double>(stack_.bias);
-    for (double x : stack_.w_in) w.fixed<double>(x);
+    for (size_t k = 0; k < (version >= 4 ? kStackInputs : 3); ++k) w.fixed<double>(stack_.w_in[k]);
     w.fixed<double>(stack_.tag_logit);
     std::vector<std::pair<std::string, double>> syms(stack_.w_sym.begin(), stack_.w_sym.end());
     std::sort(syms.begin(), syms.end());
@@ -560,6 +616,19 @@ std::string Model::serialize() const {
   for (uint64_t d : feedback_order_) {
     w.fixed<uint64_t>(d);
     w.fixed<uint8_t>(feedback_.at(d) ? 1 : 0);
+  }
+  if (version >= 4) {  // the n-gram learner's non-zero FTRL state
+    size_t nz = 0;
+    for (size_t i = 0; i < gz_.size(); ++i) nz += (gz_[i] != 0.0f || gn_[i] != 0.0f);
+    w.varint(nz);
+    size_t prev_g = 0;
+    for (size_t i = 0; i < gz_.size(); ++i) {
+      if (gz_[i] == 0.0f && gn_[i] == 0.0f) continue;
+      w.varint(i - prev_g);
+      prev_g = i;
+      w.fixed<float>(gz_[i]);
+      w.fixed<float>(gn_[i]);
+    }
   }
   w.fixed<uint64_t>(fnv1a(w.out));
   return std::move(w.out);
@@ -599,6 +668,20 @@ Result<Model> Model::deserialize(std::string_view blob) {
   // Version 3 adds the optional token groups; older models were trained without any.
   opt.tokenizer.extras = version >= 3 ? static_cast<uint32_t>(r.varint()) : 0u;
   opt.nb_scale = version >= 3 ? r.fixed<double>() : 0.0;
+  // Version 4: the byte n-gram learner (on in every version-4 blob).
+  if (version >= 4) {
+    opt.tokenizer.gram_n = r.varint();
+    opt.tokenizer.gram_body_bytes = r.varint();
+    opt.gram_bits = r.fixed<uint32_t>();
+    opt.gram_alpha = r.fixed<double>();
+    opt.gram_l2 = r.fixed<double>();
+    if (!(opt.tokenizer.extras & kTokByteGrams) || opt.tokenizer.gram_n < 2 || opt.tokenizer.gram_n > 8 ||
+        opt.tokenizer.gram_body_bytes > (size_t{1} << 24) || opt.gram_bits < 10 || opt.gram_bits > 26 ||
+        !(opt.gram_alpha > 0) || !(opt.gram_l2 >= 0))
+      return Status::error("classifier model: bad n-gram learner options");
+  } else {
+    opt.tokenizer.extras &= ~static_cast<uint32_t>(kTokByteGrams);
+  }
   if (!r.ok() || opt.hash_bits < 10 || opt.hash_bits > 26 || !(opt.alpha > 0) || opt.tokenizer.osb_window > 16 ||
       !(std::fabs(opt.nb_scale) <= 1.0))
     return Status::error("classifier model: bad options");
@@ -631,7 +714,7 @@ Result<Model> Model::deserialize(std::string_view blob) {
     if (fitted) {
       m.stack_.fitted = true;
       m.stack_.bias = r.fixed<double>();
-      for (double& x : m.stack_.w_in) x = r.fixed<double>();
+      for (size_t k = 0; k < (version >= 4 ? kStackInputs : 3); ++k) m.stack_.w_in[k] = r.fixed<double>();
       m.stack_.tag_logit = r.fixed<double>();
       uint64_t count = r.varint();
       if (!r.ok() || count > r.left()) return Status::error("classifier model: bad stack size");
@@ -649,6 +732,17 @@ Result<Model> Model::deserialize(std::string_view blob) {
       uint64_t d = r.fixed<uint64_t>();
       bool spam = r.fixed<uint8_t>() != 0;
       if (m.feedback_.emplace(d, spam).second) m.feedback_order_.push_back(d);
+    }
+  }
+  if (version >= 4 && r.ok()) {
+    uint64_t nz = r.varint();
+    if (!r.ok() || nz > m.gz_.size()) return Status::error("classifier model: bad n-gram table size");
+    size_t gi = 0;
+    for (uint64_t i = 0; i < nz && r.ok(); ++i) {
+      gi += r.varint();
+      if (gi >= m.gz_.size()) return Status::error("classifier model: n-gram index out of range");
+      m.gz_[gi] = r.fixed<float>();
+      m.gn_[gi] = r.fixed<float>();
     }
   }
   if (!r.ok() || r.left() != 0) return Status::error("classifier model: truncated or trailing data");

@@ -4,6 +4,9 @@
 //  - Logistic: logistic regression over the features hashed into 2^bits weights, trained online by
 //    FTRL-Proximal (per-coordinate learning rates); each feature's input is scaled by its Bayes
 //    log-count ratio (NBSVM-style, Options::nb_scale), which couples the two learners.
+//  - Byte n-grams (optional, TokenizerOptions::extras & kTokByteGrams, grams.h): a third learner,
+//    logistic regression by FTRL over binary, unit-normalised hashed byte n-grams in a table of its
+//    own (Options::gram_*); only the second stage (stack.h) reads its margin.
 // Which one classify() uses is Options::method (chosen by measurement: bench/accuracy).
 // learn() is for training and online feedback; classify() is const and safe to call from many
 // threads at once, also while another thread learns (a shared_mutex guards the tables).
@@ -46,6 +49,10 @@ struct Options {
   double nb_scale = 1.0;
   // Combined: logit(p) = bayes_weight * logit(p_bayes) + (1 - bayes_weight) * margin_logistic.
   double bayes_weight = 0.5;
+  // The byte n-gram learner (when tokenizer.extras has kTokByteGrams): its own 2^gram_bits FTRL
+  // table, alpha and L2 (beta and l1 as above).
+  uint32_t gram_bits = 20;
+  double gram_alpha = 10.0, gram_l2 = 1.0;
   // Below this many spam or ham examples the model is "untrained": classify() returns 0.5.
   uint32_t min_examples = 50;
   TokenizerOptions tokenizer = default_tokenizer();
@@ -65,7 +72,9 @@ struct Explanation {
   double score = 0;  // continuous ranking score (log-odds-like; higher = spammier)
   double margin = 0;     // the logistic learner's raw log-odds
   double bayes_chi = 0;  // ln Q(ham) - ln Q(spam) of the chi-square combining
-  // The second stage's inputs: clamped Bayes log-odds, the FTRL margin, the chi-square score / 10.
+  double gram_margin = 0;  // the byte n-gram learner's log-odds (0 when it is off)
+  // The second stage's inputs: clamped Bayes log-odds, the FTRL margin, the chi-square score / 10,
+  // the n-gram margin.
   StackInputs stack_inputs() const;
 };
 
@@ -137,8 +146,9 @@ class Model {
   std::string serialize() const;
   static Result<Model> deserialize(std::string_view blob);
   // Version 2 adds the stack and the feedback memory, version 3 the tokenizer's optional token
-  // groups; older blobs still load (no stack; no extra token groups).
-  static constexpr uint16_t kFormatVersion = 3;
+  // groups, version 4 the byte n-gram learner (options, table, 4th stack input; written only when
+  // the learner is on, else version 3); older blobs still load (no stack; no extra token groups).
+  static constexpr uint16_t kFormatVersion = 4;
 
  private:
   struct Counts {
@@ -149,6 +159,10 @@ class Model {
   // nb: the nb_value() of each of f.hashes, when the caller has them (batch training); else looked up.
   double logistic_margin_locked(const Features& f, const double* nb = nullptr) const;
   void ftrl_update_locked(const Features& f, bool is_spam, const double* nb = nullptr);
+  bool grams_on() const { return (opt_.tokenizer.extras & kTokByteGrams) != 0; }
+  double gram_margin_locked(const Features& f) const;
+  void gram_update_locked(const Features& f, bool is_spam);
+  float gram_weight(size_t i) const;
   void train_locked(const std::vector<Features>& examples, const std::vector<bool>& is_spam,
                     const std::vector<size_t>& which, int epochs);
   void learn_locked(const Features& f, bool is_spam);
@@ -164,6 +178,7 @@ class Model {
   uint64_t nspam_ = 0, nham_ = 0;
   std::unordered_map<uint64_t, Counts> bayes_;
   std::vector<float> z_, n_;  // FTRL state, 2^hash_bits + 1 (last: bias)
+  std::vector<float> gz_, gn_;  // the n-gram learner's FTRL state, 2^gram_bits + 1 (empty when off)
   Stack stack_;
   std::unordered_map<uint64_t, bool> feedback_;  // feature digest -> learnt as spam
   std::vector<uint64_t> feedback_order_;          // oldest first

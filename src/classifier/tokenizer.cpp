@@ -1,5 +1,7 @@
 #include "classifier/tokenizer.h"
 
+#include "classifier/grams.h"
+
 #include <unicode/uchar.h>
 #include <unicode/uscript.h>
 #include <unicode/utf8.h>
@@ -611,6 +613,7 @@ Features extract(const message::Message& msg, const TokenizerOptions& opt) {
     f.logistic_only = std::move(only);
   }
   f.tokens = std::move(c.tokens);
+  if (opt.extras & kTokByteGrams) f.grams = byte_grams(msg, opt.gram_n, opt.gram_body_bytes);
   return f;
 }
 

@@ -21,6 +21,7 @@ enum TokenGroup : uint32_t {
   kTokOsbLogistic = 1u << 4,  // OSB pairs for the logistic learner only (Bayes keeps unigrams)
   kTokPersonal = 1u << 5,  // the first recipient's address / local part in the body or subject ("b:to-addr")
   kTokExtrasLogistic = 1u << 6,  // the tokens of the html/headers/url/personal groups: logistic learner only
+  kTokByteGrams = 1u << 7,  // hashed byte n-grams of subject, From and body start (Features::grams, grams.h)
 };
 
 struct TokenizerOptions {
@@ -29,12 +30,16 @@ struct TokenizerOptions {
   size_t min_word_bytes = 2;
   size_t max_word_bytes = 40;  // longer runs become a "skip:" token
   uint32_t extras = 0;         // TokenGroup bits
+  // kTokByteGrams: n-gram length and how many bytes of the decoded body text are read (grams.h).
+  size_t gram_n = 4;
+  size_t gram_body_bytes = 3000;
 };
 
 struct Features {
   std::vector<std::string> tokens;  // readable unigram and structure tokens (duplicates kept)
   std::vector<uint64_t> hashes;     // unique hashes of every token and OSB pair, sorted (both learners)
   std::vector<uint64_t> logistic_only;  // unique sorted hashes only the logistic learner sees
+  std::vector<uint64_t> grams;  // kTokByteGrams: unique sorted byte n-gram hashes (the n-gram learner's only)
 };
 
 // Readable tokens, e.g. "s:free", "h:from:dom:example.com", "url:dom:example.com", "ct:text/html".

@@ -1,0 +1,74 @@
+#include "classifier/grams.h"
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+
+namespace mm::classifier {
+namespace {
+
+uint64_t mix64(uint64_t x) {  // splitmix64 finaliser
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+bool space(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+
+// Appends s with whitespace runs folded to one space, at most `limit` bytes in all.
+void fold(std::string_view s, std::string& out, size_t limit) {
+  for (unsigned char c : s) {
+    if (out.size() >= limit) return;
+    if (space(c)) {
+      if (!out.empty() && out.back() != ' ') out.push_back(' ');
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+}
+
+// The n-grams of one part: the window's bytes packed into 64 bits, mixed with n and the part.
+void grams_of(std::string_view s, size_t n, uint64_t part, std::vector<uint64_t>& out) {
+  if (s.size() < n) {
+    if (!s.empty()) {  // a short part still says something (a one-word subject)
+      uint64_t v = 0;
+      for (unsigned char c : s) v = (v << 8) | c;
+      out.push_back(mix64(v ^ (part << 59) ^ (uint64_t{s.size()} << 52) ^ 0x5bd1e995ULL));
+    }
+    return;
+  }
+  const uint64_t mask = n >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * n)) - 1;
+  const uint64_t salt = (part + 1) * 0x9E3779B97F4A7C15ULL + n;
+  uint64_t v = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    v = ((v << 8) | static_cast<unsigned char>(s[i])) & mask;
+    if (i + 1 >= n) out.push_back(mix64(v + salt));
+  }
+}
+
+}  // namespace
+
+std::vector<uint64_t> byte_grams(const message::Message& msg, size_t n, size_t body_bytes) {
+  n = std::clamp<size_t>(n, 2, 8);
+  std::vector<uint64_t> out;
+  std::string buf;
+  buf.reserve(std::max<size_t>(body_bytes, 256));
+  fold(msg.subject, buf, 1024);
+  grams_of(buf, n, 0, out);
+  buf.clear();
+  fold(msg.from.display, buf, 256);
+  if (!buf.empty() && !msg.from.address.empty()) buf.push_back(' ');
+  fold(msg.from.address, buf, 512);
+  grams_of(buf, n, 1, out);
+  buf.clear();
+  fold(msg.body_text(), buf, body_bytes);
+  grams_of(buf, n, 2, out);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace mm::classifier
