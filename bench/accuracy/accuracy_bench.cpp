@@ -3,7 +3,7 @@
 //   accuracy_bench --manifest FILE [--cv K] [--epochs N] [--method bayes|logistic|combined|all]
 //                  [--max-clues N] [--osb N] [--extras BITS] [--bits N] [--alpha X] [--l1 X] [--l2 X] [--worst N]
 //                  [--rules DIR [--stack-l2 X] [--stack-prior X] [--stack-folds K] [--tag-logit X]]
-//                  [--grams N [--gram-bytes B] [--gram-bits N] [--gram-alpha X] [--gram-l2 X]]
+//                  [--grams N [--gram-bytes B] [--gram-bits N] [--gram-alpha X] [--gram-l2 X] [--gram-epochs N]]
 //
 // The manifest has one line per message: "train|test <TAB> spam|ham <TAB> group <TAB> path".
 // Default mode: train on the train lines, score the test lines, print a Markdown table per method.
@@ -246,6 +246,7 @@ int main(int argc, char** argv) {
     else if (a == "--gram-bits") opt.gram_bits = static_cast<uint32_t>(std::stoul(next()));
     else if (a == "--gram-alpha") opt.gram_alpha = std::stod(next());
     else if (a == "--gram-l2") opt.gram_l2 = std::stod(next());
+    else if (a == "--gram-epochs") opt.gram_epochs = static_cast<uint32_t>(std::stoul(next()));
     else {
       std::cerr << "unknown argument " << a << "\n";
       return 2;
@@ -354,7 +355,8 @@ int main(int argc, char** argv) {
     // partitions (shuffle seeds 7, 8, ...) and also prints the mean of each figure: the figures at
     // FPR <= 0.1% / 0.01% hinge on 2 / 0 ham, so one partition alone is a noisy guide.
     std::vector<std::vector<Metrics>> per_seed_methods(methods.size());
-    std::vector<Metrics> per_seed_hand, per_seed_stack;
+    std::vector<Metrics> per_seed_hand, per_seed_stack, per_seed_grams;
+    const bool grams = (opt.tokenizer.extras & kTokByteGrams) != 0;
     double cv_score_s = 0, cv_train_s = 0;
     size_t cv_scored = 0;
     for (int rep = 0; rep < cv_seeds; ++rep) {
@@ -362,7 +364,7 @@ int main(int argc, char** argv) {
     std::mt19937_64 rng(7 + static_cast<uint64_t>(rep));
     std::shuffle(shuffled.begin(), shuffled.end(), rng);
     std::vector<std::vector<Scored>> pooled(methods.size());
-    std::vector<Scored> hand_pool, stack_pool;
+    std::vector<Scored> hand_pool, stack_pool, gram_pool;
     for (int f = 0; f < cv; ++f) {
       std::vector<const Item*> tr, va;
       for (size_t i = 0; i < shuffled.size(); ++i) (static_cast<int>(i % static_cast<size_t>(cv)) == f ? va : tr).push_back(shuffled[i]);
@@ -373,6 +375,11 @@ int main(int argc, char** argv) {
         auto s = score_all(model, methods[k], va);
         pooled[k].insert(pooled[k].end(), s.begin(), s.end());
       }
+      if (grams)  // the n-gram learner alone (its margin)
+        for (const Item* it : va) {
+          double g = model.explain(it->features).gram_margin;
+          gram_pool.push_back({g, 1.0 / (1.0 + std::exp(-g)), it->spam, it});
+        }
       if (!rules_dir.empty()) {
         model.set_method(Method::Combined);
         auto s = score_engine(model, va, false);
@@ -390,6 +397,7 @@ int main(int argc, char** argv) {
       }
     }
     for (size_t k = 0; k < methods.size(); ++k) per_seed_methods[k].push_back(measure(pooled[k]));
+    if (grams) per_seed_grams.push_back(measure(gram_pool));
     if (!rules_dir.empty()) {
       per_seed_hand.push_back(measure(hand_pool));
       per_seed_stack.push_back(measure(stack_pool));
@@ -466,6 +474,7 @@ int main(int argc, char** argv) {
     };
     std::printf("\n");
     for (size_t k = 0; k < methods.size(); ++k) mean_row(to_string(methods[k]), per_seed_methods[k]);
+    if (grams) mean_row("ngram", per_seed_grams);
     if (!rules_dir.empty()) {
       mean_row("hand", per_seed_hand);
       mean_row("stacked", per_seed_stack);

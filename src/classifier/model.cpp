@@ -267,7 +267,7 @@ void Model::train_locked(const std::vector<Features>& examples, const std::vecto
     std::shuffle(order.begin(), order.end(), rng);
     for (size_t i : order) {
       ftrl_update_locked(examples[i], is_spam[i], nb.empty() ? nullptr : nb[i].data());
-      if (grams_on()) gram_update_locked(examples[i], is_spam[i]);
+      if (grams_on() && static_cast<uint32_t>(e) < opt_.gram_epochs) gram_update_locked(examples[i], is_spam[i]);
     }
   }
 }

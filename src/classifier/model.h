@@ -53,6 +53,9 @@ struct Options {
   // table, alpha and L2 (beta and l1 as above).
   uint32_t gram_bits = 20;
   double gram_alpha = 10.0, gram_l2 = 1.0;
+  // Batch training (train(), fit_stack()) gives it at most this many of the passes (its features
+  // are ~10x the tokens: the cost of training). Not stored in the model blob.
+  uint32_t gram_epochs = 5;
   // Below this many spam or ham examples the model is "untrained": classify() returns 0.5.
   uint32_t min_examples = 50;
   TokenizerOptions tokenizer = default_tokenizer();
