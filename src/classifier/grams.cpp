@@ -18,9 +18,11 @@ uint64_t mix64(uint64_t x) {  // splitmix64 finaliser
 
 bool space(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
 
-// Appends s with whitespace runs folded to one space, at most `limit` bytes in all.
+// Appends s with ASCII letters lower-cased and whitespace runs folded to one space, at most
+// `limit` bytes in all (case kept measured worse: bench/accuracy/README.md).
 void fold(std::string_view s, std::string& out, size_t limit) {
   for (unsigned char c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c - 'A' + 'a');
     if (out.size() >= limit) return;
     if (space(c)) {
       if (!out.empty() && out.back() != ' ') out.push_back(' ');

@@ -1,7 +1,7 @@
 // Byte n-grams for the classifier's third learner (TokenizerOptions::extras & kTokByteGrams), in the
 // spirit of the TREC 2007 filters over binary character 4-grams (Sculley & Wachman): overlapping
 // n-byte windows over the decoded subject, the From display name and address, and the first bytes
-// of the decoded body text, whitespace runs folded to one space, each window hashed with the part
+// of the decoded body text, ASCII case and whitespace runs folded, each window hashed with the part
 // it came from. No collection-path headers (Received and the like). Model feeds them, binary and
 // unit-normalised, to an FTRL table of their own whose margin is a stack input (model.h).
 #pragma once
