@@ -46,7 +46,7 @@ Options gram_options(bool on) {
   opt.hash_bits = 16;
   opt.gram_bits = 16;
   opt.min_examples = 20;
-  if (on) opt.tokenizer.extras |= kTokByteGrams;
+  if (!on) opt.tokenizer.extras &= ~static_cast<uint32_t>(kTokByteGrams);
   return opt;
 }
 
@@ -158,7 +158,7 @@ TEST(ByteGrams, StackUsesTheFourthInputAndRoundTrips) {
   const auto& tok = model.options().tokenizer;
   size_t at = 4 + 2 + 1 + 3 * 8 + 4 + 4 + 5 * 8 + 4 + varint_len(tok.max_words) + varint_len(tok.osb_window) +
               varint_len(tok.min_word_bytes) + varint_len(tok.max_word_bytes) + varint_len(tok.extras) + 8;
-  ASSERT_EQ(static_cast<unsigned char>(blob[at]), 4u);  // gram_n
+  ASSERT_EQ(static_cast<unsigned char>(blob[at]), tok.gram_n);
   std::string bad = blob.substr(0, blob.size() - 8);
   bad[at] = 9;
   uint64_t sum = fnv1a(bad);
@@ -181,6 +181,24 @@ TEST(ByteGrams, WithoutTheLearnerTheBlobStaysVersion3) {
   EXPECT_EQ(back->options().tokenizer.extras & kTokByteGrams, 0u);
   for (const auto& f : make(gram_options(false), 10, 6).x)
     EXPECT_EQ(back->stacked_classifier_score(f), model.stacked_classifier_score(f));
+}
+
+TEST(ByteGrams, OnByDefault) {
+  Options opt;
+  EXPECT_NE(opt.tokenizer.extras & kTokByteGrams, 0u);
+  Model model(opt);
+  EXPECT_EQ(static_cast<unsigned char>(model.serialize()[4]), Model::kFormatVersion);
+}
+
+// As Model.OneHamReportDoesNotFlipOtherSpam for the word learner: one administrator "not spam"
+// report of a spam message must not turn the n-gram learner around for all similar spam.
+TEST(ByteGrams, OneHamReportDoesNotFlipOtherSpam) {
+  Data d = make(gram_options(true), 200, 8);
+  Model model(gram_options(true));
+  model.train(d.x, d.y, 20);
+  EXPECT_EQ(model.learn_feedback(d.x[0], false), Feedback::Learned);  // d.x[0] is spam
+  Data t = make(gram_options(true), 20, 9);
+  for (size_t i = 0; i < t.x.size(); i += 2) EXPECT_GT(model.explain(t.x[i]).gram_margin, 1.0) << i;
 }
 
 }  // namespace
