@@ -112,6 +112,35 @@ class Reader {
   bool ok_ = true;
 };
 
+// An FTRL table's non-zero entries: their count, then per entry the index (delta coded), z and n.
+void write_ftrl(Writer& w, const std::vector<float>& z, const std::vector<float>& n) {
+  size_t nonzero = 0;
+  for (size_t i = 0; i < z.size(); ++i) nonzero += (z[i] != 0.0f || n[i] != 0.0f);
+  w.varint(nonzero);
+  size_t prev = 0;
+  for (size_t i = 0; i < z.size(); ++i) {
+    if (z[i] == 0.0f && n[i] == 0.0f) continue;
+    w.varint(i - prev);
+    prev = i;
+    w.fixed<float>(z[i]);
+    w.fixed<float>(n[i]);
+  }
+}
+
+// Reads write_ftrl's form into tables already of the model's size; nullptr, or what is wrong.
+const char* read_ftrl(Reader& r, std::vector<float>& z, std::vector<float>& n) {
+  uint64_t nonzero = r.varint();
+  if (!r.ok() || nonzero > z.size()) return "table size is bad";
+  size_t idx = 0;
+  for (uint64_t i = 0; i < nonzero && r.ok(); ++i) {
+    idx += r.varint();
+    if (idx >= z.size()) return "index out of range";
+    z[idx] = r.fixed<float>();
+    n[idx] = r.fixed<float>();
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 const char* to_string(Method m) {
@@ -586,17 +615,7 @@ std::string Model::serialize() const {
     w.varint(c.spam);
     w.varint(c.ham);
   }
-  size_t nonzero = 0;
-  for (size_t i = 0; i < z_.size(); ++i) nonzero += (z_[i] != 0.0f || n_[i] != 0.0f);
-  w.varint(nonzero);
-  size_t prev_i = 0;
-  for (size_t i = 0; i < z_.size(); ++i) {
-    if (z_[i] == 0.0f && n_[i] == 0.0f) continue;
-    w.varint(i - prev_i);
-    prev_i = i;
-    w.fixed<float>(z_[i]);
-    w.fixed<float>(n_[i]);
-  }
+  write_ftrl(w, z_, n_);
   // Version 2: the stack, then the feedback memory.
   w.varint(stack_.fitted ? 1 : 0);
   if (stack_.fitted) {
@@ -617,19 +636,7 @@ std::string Model::serialize() const {
     w.fixed<uint64_t>(d);
     w.fixed<uint8_t>(feedback_.at(d) ? 1 : 0);
   }
-  if (version >= 4) {  // the n-gram learner's non-zero FTRL state
-    size_t nz = 0;
-    for (size_t i = 0; i < gz_.size(); ++i) nz += (gz_[i] != 0.0f || gn_[i] != 0.0f);
-    w.varint(nz);
-    size_t prev_g = 0;
-    for (size_t i = 0; i < gz_.size(); ++i) {
-      if (gz_[i] == 0.0f && gn_[i] == 0.0f) continue;
-      w.varint(i - prev_g);
-      prev_g = i;
-      w.fixed<float>(gz_[i]);
-      w.fixed<float>(gn_[i]);
-    }
-  }
+  if (version >= 4) write_ftrl(w, gz_, gn_);  // the n-gram learner's FTRL state
   w.fixed<uint64_t>(fnv1a(w.out));
   return std::move(w.out);
 }
@@ -699,15 +706,7 @@ Result<Model> Model::deserialize(std::string_view blob) {
     c.ham = static_cast<uint32_t>(r.varint());
     m.bayes_[key] = c;
   }
-  uint64_t nonzero = r.varint();
-  if (!r.ok() || nonzero > m.z_.size()) return Status::error("classifier model: bad weight table size");
-  size_t idx = 0;
-  for (uint64_t i = 0; i < nonzero && r.ok(); ++i) {
-    idx += r.varint();
-    if (idx >= m.z_.size()) return Status::error("classifier model: weight index out of range");
-    m.z_[idx] = r.fixed<float>();
-    m.n_[idx] = r.fixed<float>();
-  }
+  if (const char* e = read_ftrl(r, m.z_, m.n_)) return Status::error(std::string("classifier model: weight ") + e);
   if (version >= 2 && r.ok()) {  // version 2 and later: the stack and the feedback memory
     uint64_t fitted = r.varint();
     if (fitted > 1) return Status::error("classifier model: bad stack flag");
@@ -734,17 +733,8 @@ Result<Model> Model::deserialize(std::string_view blob) {
       if (m.feedback_.emplace(d, spam).second) m.feedback_order_.push_back(d);
     }
   }
-  if (version >= 4 && r.ok()) {
-    uint64_t nz = r.varint();
-    if (!r.ok() || nz > m.gz_.size()) return Status::error("classifier model: bad n-gram table size");
-    size_t gi = 0;
-    for (uint64_t i = 0; i < nz && r.ok(); ++i) {
-      gi += r.varint();
-      if (gi >= m.gz_.size()) return Status::error("classifier model: n-gram index out of range");
-      m.gz_[gi] = r.fixed<float>();
-      m.gn_[gi] = r.fixed<float>();
-    }
-  }
+  if (version >= 4 && r.ok())
+    if (const char* e = read_ftrl(r, m.gz_, m.gn_)) return Status::error(std::string("classifier model: n-gram ") + e);
   if (!r.ok() || r.left() != 0) return Status::error("classifier model: truncated or trailing data");
   return Result<Model>(std::move(m));
 }
