@@ -112,6 +112,35 @@ class Reader {
   bool ok_ = true;
 };
 
+// An FTRL table's non-zero entries: their count, then per entry the index (delta coded), z and n.
+void write_ftrl(Writer& w, const std::vector<float>& z, const std::vector<float>& n) {
+  size_t nonzero = 0;
+  for (size_t i = 0; i < z.size(); ++i) nonzero += (z[i] != 0.0f || n[i] != 0.0f);
+  w.varint(nonzero);
+  size_t prev = 0;
+  for (size_t i = 0; i < z.size(); ++i) {
+    if (z[i] == 0.0f && n[i] == 0.0f) continue;
+    w.varint(i - prev);
+    prev = i;
+    w.fixed<float>(z[i]);
+    w.fixed<float>(n[i]);
+  }
+}
+
+// Reads write_ftrl's form into tables already of the model's size; nullptr, or what is wrong.
+const char* read_ftrl(Reader& r, std::vector<float>& z, std::vector<float>& n) {
+  uint64_t nonzero = r.varint();
+  if (!r.ok() || nonzero > z.size()) return "table size is bad";
+  size_t idx = 0;
+  for (uint64_t i = 0; i < nonzero && r.ok(); ++i) {
+    idx += r.varint();
+    if (idx >= z.size()) return "index out of range";
+    z[idx] = r.fixed<float>();
+    n[idx] = r.fixed<float>();
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 const char* to_string(Method m) {
@@ -128,6 +157,11 @@ Model::Model(const Options& opt) : opt_(opt) {
   size_t dim = (size_t{1} << opt_.hash_bits) + 1;
   z_.assign(dim, 0.0f);
   n_.assign(dim, 0.0f);
+  opt_.gram_bits = std::clamp<uint32_t>(opt_.gram_bits, 10, 26);
+  if (grams_on()) {
+    gz_.assign((size_t{1} << opt_.gram_bits) + 1, 0.0f);
+    gn_.assign(gz_.size(), 0.0f);
+  }
 }
 
 Model::Model(Model&& other) noexcept {
@@ -138,6 +172,8 @@ Model::Model(Model&& other) noexcept {
   bayes_ = std::move(other.bayes_);
   z_ = std::move(other.z_);
   n_ = std::move(other.n_);
+  gz_ = std::move(other.gz_);
+  gn_ = std::move(other.gn_);
   stack_ = std::move(other.stack_);
   feedback_ = std::move(other.feedback_);
   feedback_order_ = std::move(other.feedback_order_);
@@ -152,6 +188,8 @@ Model& Model::operator=(Model&& other) noexcept {
   bayes_ = std::move(other.bayes_);
   z_ = std::move(other.z_);
   n_ = std::move(other.n_);
+  gz_ = std::move(other.gz_);
+  gn_ = std::move(other.gn_);
   stack_ = std::move(other.stack_);
   feedback_ = std::move(other.feedback_);
   feedback_order_ = std::move(other.feedback_order_);
@@ -178,6 +216,7 @@ void Model::learn_locked(const Features& f, bool is_spam) {
     else ++c.ham;
   }
   ftrl_update_locked(f, is_spam);
+  if (grams_on()) gram_update_locked(f, is_spam);
 }
 
 void Model::learn_report_locked(const Features& f, bool is_spam) {
@@ -265,8 +304,12 @@ void Model::train_locked(const std::vector<Features>& examples, const std::vecto
   std::mt19937_64 rng(42);
   for (int e = 0; e < epochs; ++e) {
     std::shuffle(order.begin(), order.end(), rng);
-    for (size_t i : order) ftrl_update_locked(examples[i], is_spam[i], nb.empty() ? nullptr : nb[i].data(),
-                                              is_spam[i] ? 1.0 : opt_.ham_weight);
+    for (size_t i : order) {
+      ftrl_update_locked(examples[i], is_spam[i], nb.empty() ? nullptr : nb[i].data(),
+                         is_spam[i] ? 1.0 : opt_.ham_weight);
+      if (grams_on() && static_cast<uint32_t>(e) < opt_.gram_epochs)
+        gram_update_locked(examples[i], is_spam[i], is_spam[i] ? 1.0 : opt_.gram_ham_weight);
+    }
   }
 }
 
@@ -340,15 +383,29 @@ Stack Model::stack() const {
 }
 
 StackInputs Explanation::stack_inputs() const {
-  return {logit(std::clamp(bayes, 1e-4, 1 - 1e-4)), margin, std::clamp(bayes_chi, -100.0, 100.0) / 10.0};
+  return {logit(std::clamp(bayes, 1e-4, 1 - 1e-4)), margin, std::clamp(bayes_chi, -100.0, 100.0) / 10.0, gram_margin};
 }
 
-float Model::weight(size_t i) const {
-  float z = z_[i];
-  if (std::fabs(z) <= opt_.l1) return 0.0f;
-  double sign = z < 0 ? -1.0 : 1.0;
-  return static_cast<float>(-(z - sign * opt_.l1) / ((opt_.beta + std::sqrt(n_[i])) / opt_.alpha + opt_.l2));
-}
+namespace {
+// FTRL-Proximal (McMahan et al. 2013), per coordinate: the weight from the state (z, n), and one
+// step with gradient g. Both learners (words and byte n-grams) use it with their own settings.
+struct Ftrl {
+  double alpha, beta, l1, l2;
+  float weight(float z, float n) const {
+    if (std::fabs(z) <= l1) return 0.0f;
+    double sign = z < 0 ? -1.0 : 1.0;
+    return static_cast<float>(-(z - sign * l1) / ((beta + std::sqrt(n)) / alpha + l2));
+  }
+  void step(float& z, float& n, double g) const {
+    double w = weight(z, n);
+    double sigma = (std::sqrt(n + g * g) - std::sqrt(n)) / alpha;
+    z = static_cast<float>(z + g - sigma * w);
+    n = static_cast<float>(n + g * g);
+  }
+};
+}  // namespace
+
+float Model::weight(size_t i) const { return Ftrl{opt_.alpha, opt_.beta, opt_.l1, opt_.l2}.weight(z_[i], n_[i]); }
 
 namespace {
 // The logistic learner's input scale: every active feature (both lists) has value 1/sqrt(count).
@@ -386,17 +443,37 @@ void Model::ftrl_update_locked(const Features& f, bool is_spam, const double* nb
   const double x = feature_value(f);
   const double p = sigmoid(logistic_margin_locked(f, nb));
   const double gbase = (p - (is_spam ? 1.0 : 0.0)) * example_weight;
-  auto update = [&](size_t i, double xi) {
-    double g = gbase * xi;
-    double w = weight(i);
-    double sigma = (std::sqrt(n_[i] + g * g) - std::sqrt(n_[i])) / opt_.alpha;
-    z_[i] = static_cast<float>(z_[i] + g - sigma * w);
-    n_[i] = static_cast<float>(n_[i] + g * g);
-  };
+  const Ftrl ftrl{opt_.alpha, opt_.beta, opt_.l1, opt_.l2};
+  auto update = [&](size_t i, double xi) { ftrl.step(z_[i], n_[i], gbase * xi); };
   update(mask + 1, 1.0);
   for (size_t k = 0; k < f.hashes.size(); ++k)
     update(f.hashes[k] & mask, x * (nb ? nb[k] : nb_value(f.hashes[k])));
   for (uint64_t h : f.logistic_only) update(h & mask, x);
+}
+
+float Model::gram_weight(size_t i) const {
+  return Ftrl{opt_.gram_alpha, opt_.beta, opt_.l1, opt_.gram_l2}.weight(gz_[i], gn_[i]);
+}
+
+// The n-gram learner: binary features scaled to unit length (1/sqrt(#grams)), plus a bias.
+double Model::gram_margin_locked(const Features& f) const {
+  if (gz_.empty()) return 0.0;
+  const size_t mask = (size_t{1} << opt_.gram_bits) - 1;
+  const double x = f.grams.empty() ? 0.0 : 1.0 / std::sqrt(static_cast<double>(f.grams.size()));
+  double margin = gram_weight(mask + 1);
+  for (uint64_t h : f.grams) margin += gram_weight(h & mask) * x;
+  return margin;
+}
+
+void Model::gram_update_locked(const Features& f, bool is_spam, double example_weight) {
+  if (gz_.empty()) return;
+  const size_t mask = (size_t{1} << opt_.gram_bits) - 1;
+  const double x = f.grams.empty() ? 0.0 : 1.0 / std::sqrt(static_cast<double>(f.grams.size()));
+  const double gbase = (sigmoid(gram_margin_locked(f)) - (is_spam ? 1.0 : 0.0)) * example_weight;
+  const Ftrl ftrl{opt_.gram_alpha, opt_.beta, opt_.l1, opt_.gram_l2};
+  auto update = [&](size_t i, double xi) { ftrl.step(gz_[i], gn_[i], gbase * xi); };
+  update(mask + 1, 1.0);
+  for (uint64_t h : f.grams) update(h & mask, x);
 }
 
 double Model::bayes_locked(const Features& f, double* score, std::vector<double>* nb) const {
@@ -451,6 +528,7 @@ Explanation Model::explain_locked(const Features& f) const {
   e.logistic = sigmoid(margin);
   e.margin = margin;
   e.bayes_chi = bscore;
+  e.gram_margin = gram_margin_locked(f);
   switch (opt_.method) {
     case Method::Bayes:
       e.probability = e.bayes;
@@ -509,7 +587,9 @@ std::string Model::serialize() const {
   std::shared_lock lock(mu_);
   Writer w;
   w.raw(kMagic, 4);
-  w.fixed<uint16_t>(kFormatVersion);
+  // Version 4 only when the n-gram learner is on: without it the blob stays readable by version 3.
+  const uint16_t version = grams_on() ? 4 : 3;
+  w.fixed<uint16_t>(version);
   w.fixed<uint8_t>(static_cast<uint8_t>(opt_.method));
   w.fixed<double>(opt_.unknown_strength);
   w.fixed<double>(opt_.unknown_prob);
@@ -528,6 +608,13 @@ std::string Model::serialize() const {
   w.varint(opt_.tokenizer.max_word_bytes);
   w.varint(opt_.tokenizer.extras);  // version 3
   w.fixed<double>(opt_.nb_scale);   // version 3
+  if (version >= 4) {
+    w.varint(opt_.tokenizer.gram_n);
+    w.varint(opt_.tokenizer.gram_body_bytes);
+    w.fixed<uint32_t>(opt_.gram_bits);
+    w.fixed<double>(opt_.gram_alpha);
+    w.fixed<double>(opt_.gram_l2);
+  }
   w.varint(nspam_);
   w.varint(nham_);
 
@@ -541,22 +628,12 @@ std::string Model::serialize() const {
     w.varint(c.spam);
     w.varint(c.ham);
   }
-  size_t nonzero = 0;
-  for (size_t i = 0; i < z_.size(); ++i) nonzero += (z_[i] != 0.0f || n_[i] != 0.0f);
-  w.varint(nonzero);
-  size_t prev_i = 0;
-  for (size_t i = 0; i < z_.size(); ++i) {
-    if (z_[i] == 0.0f && n_[i] == 0.0f) continue;
-    w.varint(i - prev_i);
-    prev_i = i;
-    w.fixed<float>(z_[i]);
-    w.fixed<float>(n_[i]);
-  }
+  write_ftrl(w, z_, n_);
   // Version 2: the stack, then the feedback memory.
   w.varint(stack_.fitted ? 1 : 0);
   if (stack_.fitted) {
     w.fixed<double>(stack_.bias);
-    for (double x : stack_.w_in) w.fixed<double>(x);
+    for (size_t k = 0; k < (version >= 4 ? kStackInputs : 3); ++k) w.fixed<double>(stack_.w_in[k]);
     w.fixed<double>(stack_.tag_logit);
     std::vector<std::pair<std::string, double>> syms(stack_.w_sym.begin(), stack_.w_sym.end());
     std::sort(syms.begin(), syms.end());
@@ -572,6 +649,7 @@ std::string Model::serialize() const {
     w.fixed<uint64_t>(d);
     w.fixed<uint8_t>(feedback_.at(d) ? 1 : 0);
   }
+  if (version >= 4) write_ftrl(w, gz_, gn_);  // the n-gram learner's FTRL state
   w.fixed<uint64_t>(fnv1a(w.out));
   return std::move(w.out);
 }
@@ -610,6 +688,20 @@ Result<Model> Model::deserialize(std::string_view blob) {
   // Version 3 adds the optional token groups; older models were trained without any.
   opt.tokenizer.extras = version >= 3 ? static_cast<uint32_t>(r.varint()) : 0u;
   opt.nb_scale = version >= 3 ? r.fixed<double>() : 0.0;
+  // Version 4: the byte n-gram learner (on in every version-4 blob).
+  if (version >= 4) {
+    opt.tokenizer.gram_n = r.varint();
+    opt.tokenizer.gram_body_bytes = r.varint();
+    opt.gram_bits = r.fixed<uint32_t>();
+    opt.gram_alpha = r.fixed<double>();
+    opt.gram_l2 = r.fixed<double>();
+    if (!(opt.tokenizer.extras & kTokByteGrams) || opt.tokenizer.gram_n < 2 || opt.tokenizer.gram_n > 8 ||
+        opt.tokenizer.gram_body_bytes > (size_t{1} << 24) || opt.gram_bits < 10 || opt.gram_bits > 26 ||
+        !(opt.gram_alpha > 0) || !(opt.gram_l2 >= 0))
+      return Status::error("classifier model: bad n-gram learner options");
+  } else {
+    opt.tokenizer.extras &= ~static_cast<uint32_t>(kTokByteGrams);
+  }
   if (!r.ok() || opt.hash_bits < 10 || opt.hash_bits > 26 || !(opt.alpha > 0) || opt.tokenizer.osb_window > 16 ||
       !(std::fabs(opt.nb_scale) <= 1.0))
     return Status::error("classifier model: bad options");
@@ -627,22 +719,14 @@ Result<Model> Model::deserialize(std::string_view blob) {
     c.ham = static_cast<uint32_t>(r.varint());
     m.bayes_[key] = c;
   }
-  uint64_t nonzero = r.varint();
-  if (!r.ok() || nonzero > m.z_.size()) return Status::error("classifier model: bad weight table size");
-  size_t idx = 0;
-  for (uint64_t i = 0; i < nonzero && r.ok(); ++i) {
-    idx += r.varint();
-    if (idx >= m.z_.size()) return Status::error("classifier model: weight index out of range");
-    m.z_[idx] = r.fixed<float>();
-    m.n_[idx] = r.fixed<float>();
-  }
+  if (const char* e = read_ftrl(r, m.z_, m.n_)) return Status::error(std::string("classifier model: weight ") + e);
   if (version >= 2 && r.ok()) {  // version 2 and later: the stack and the feedback memory
     uint64_t fitted = r.varint();
     if (fitted > 1) return Status::error("classifier model: bad stack flag");
     if (fitted) {
       m.stack_.fitted = true;
       m.stack_.bias = r.fixed<double>();
-      for (double& x : m.stack_.w_in) x = r.fixed<double>();
+      for (size_t k = 0; k < (version >= 4 ? kStackInputs : 3); ++k) m.stack_.w_in[k] = r.fixed<double>();
       m.stack_.tag_logit = r.fixed<double>();
       uint64_t count = r.varint();
       if (!r.ok() || count > r.left()) return Status::error("classifier model: bad stack size");
@@ -662,6 +746,8 @@ Result<Model> Model::deserialize(std::string_view blob) {
       if (m.feedback_.emplace(d, spam).second) m.feedback_order_.push_back(d);
     }
   }
+  if (version >= 4 && r.ok())
+    if (const char* e = read_ftrl(r, m.gz_, m.gn_)) return Status::error(std::string("classifier model: n-gram ") + e);
   if (!r.ok() || r.left() != 0) return Status::error("classifier model: truncated or trailing data");
   return Result<Model>(std::move(m));
 }

@@ -1,5 +1,7 @@
 #include "classifier/tokenizer.h"
 
+#include "classifier/grams.h"
+
 #include <unicode/uchar.h>
 #include <unicode/uscript.h>
 #include <unicode/utf8.h>
@@ -16,15 +18,6 @@ namespace {
 
 constexpr uint64_t kFnvOffset = 1469598103934665603ULL;
 constexpr uint64_t kFnvPrime = 1099511628211ULL;
-
-uint64_t mix64(uint64_t x) {  // splitmix64 finaliser
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
 
 uint64_t pair_hash(uint64_t a, uint64_t b, size_t distance) {
   return mix64(a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL) * 31 ^ (distance << 56));
@@ -682,6 +675,7 @@ Features extract(const message::Message& msg, const TokenizerOptions& opt) {
     f.logistic_only = std::move(only);
   }
   f.tokens = std::move(c.tokens);
+  if (opt.extras & kTokByteGrams) f.grams = byte_grams(msg, opt.gram_n, opt.gram_body_bytes);
   return f;
 }
 

@@ -20,8 +20,9 @@ enum TokenGroup : uint32_t {
   kTokCharGrams = 1u << 3, // character 4-grams of body words of 6+ letters ("cg:mort"); logistic learner only
   kTokOsbLogistic = 1u << 4,  // OSB pairs for the logistic learner only (Bayes keeps unigrams)
   kTokPersonal = 1u << 5,  // the first recipient's address / local part in the body or subject ("b:to-addr")
-  kTokExtrasLogistic = 1u << 6,
-  kTokAlign = 1u << 7,     // whether Return-Path, Message-ID, Sender and relay hosts share the From domain ("h:al:rp:same")  // the tokens of the html/headers/url/personal groups: logistic learner only
+  kTokExtrasLogistic = 1u << 6,  // the tokens of the html/headers/url/personal groups: logistic learner only
+  kTokByteGrams = 1u << 7,  // hashed byte n-grams of subject, From and body start (Features::grams, grams.h)
+  kTokAlign = 1u << 8,      // whether Return-Path, Message-ID, Sender and relay hosts share the From domain ("h:al:rp:same")
 };
 
 struct TokenizerOptions {
@@ -30,12 +31,17 @@ struct TokenizerOptions {
   size_t min_word_bytes = 2;
   size_t max_word_bytes = 40;  // longer runs become a "skip:" token
   uint32_t extras = 0;         // TokenGroup bits
+  // kTokByteGrams: n-gram length and how many bytes of the decoded body text are read (grams.h;
+  // chosen by CV, bench/accuracy/README.md "A third learner").
+  size_t gram_n = 2;
+  size_t gram_body_bytes = 10000;
 };
 
 struct Features {
   std::vector<std::string> tokens;  // readable unigram and structure tokens (duplicates kept)
   std::vector<uint64_t> hashes;     // unique hashes of every token and OSB pair, sorted (both learners)
   std::vector<uint64_t> logistic_only;  // unique sorted hashes only the logistic learner sees
+  std::vector<uint64_t> grams;  // kTokByteGrams: unique sorted byte n-gram hashes (the n-gram learner's only)
 };
 
 // Readable tokens, e.g. "s:free", "h:from:dom:example.com", "url:dom:example.com", "ct:text/html".
