@@ -3,6 +3,8 @@
 // with it, version 3 without, older blobs loading).
 #include <gtest/gtest.h>
 
+#include "blob_util.h"
+
 #include <algorithm>
 #include <random>
 
@@ -27,18 +29,6 @@ message::Message obfuscated(std::mt19937& rng, bool spam) {
   for (int i = 0; i < 20; ++i) m.text += letters(2 + rng() % 4) + (spam ? "qzxv" : "jkwy") + letters(2 + rng() % 4) + " ";
   m.has_plain = true;
   return m;
-}
-
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
-
-size_t varint_len(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) v >>= 7, ++n;
-  return n;
 }
 
 Options gram_options(bool on) {
@@ -156,12 +146,12 @@ TEST(ByteGrams, StackUsesTheFourthInputAndRoundTrips) {
   // An impossible n (9) with a valid checksum is refused, not loaded. Version 4 puts the n-gram
   // options right after version 3's nb_scale.
   const auto& tok = model.options().tokenizer;
-  size_t at = 4 + 2 + 1 + 3 * 8 + 4 + 4 + 5 * 8 + 4 + varint_len(tok.max_words) + varint_len(tok.osb_window) +
-              varint_len(tok.min_word_bytes) + varint_len(tok.max_word_bytes) + varint_len(tok.extras) + 8;
+  size_t at = 4 + 2 + 1 + 3 * 8 + 4 + 4 + 5 * 8 + 4 + test::varint_len(tok.max_words) + test::varint_len(tok.osb_window) +
+              test::varint_len(tok.min_word_bytes) + test::varint_len(tok.max_word_bytes) + test::varint_len(tok.extras) + 8;
   ASSERT_EQ(static_cast<unsigned char>(blob[at]), tok.gram_n);
   std::string bad = blob.substr(0, blob.size() - 8);
   bad[at] = 9;
-  uint64_t sum = fnv1a(bad);
+  uint64_t sum = test::blob_checksum(bad);
   for (int i = 0; i < 8; ++i) bad.push_back(static_cast<char>((sum >> (8 * i)) & 0xff));
   auto refused = Model::deserialize(bad);
   ASSERT_FALSE(refused);

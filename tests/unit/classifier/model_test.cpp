@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "blob_util.h"
+
 #include <atomic>
 #include <random>
 #include <thread>
@@ -239,18 +241,6 @@ TEST(Model, NbScaledLogisticSeparatesAndRoundTrips) {
   }
 }
 
-uint64_t test_fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
-
-size_t varint_len(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) v >>= 7, ++n;
-  return n;
-}
-
 TEST(Model, Version2BlobStillLoadsAndScoresTheSame) {
   Options opt;
   opt.nb_scale = 0.0;
@@ -259,12 +249,12 @@ TEST(Model, Version2BlobStillLoadsAndScoresTheSame) {
   std::string v3 = model.serialize();
   // Version 3 inserted the extras varint and the nb_scale double after the tokenizer options.
   const auto& t = model.options().tokenizer;
-  size_t at = 4 + 2 + 1 + 3 * 8 + 4 + 4 + 5 * 8 + 4 + varint_len(t.max_words) + varint_len(t.osb_window) +
-              varint_len(t.min_word_bytes) + varint_len(t.max_word_bytes);
+  size_t at = 4 + 2 + 1 + 3 * 8 + 4 + 4 + 5 * 8 + 4 + test::varint_len(t.max_words) + test::varint_len(t.osb_window) +
+              test::varint_len(t.min_word_bytes) + test::varint_len(t.max_word_bytes);
   std::string v2 = v3.substr(0, at) + v3.substr(at + 1 + 8, v3.size() - 8 - (at + 9));
   v2[4] = 2;
   v2[5] = 0;
-  uint64_t sum = test_fnv1a(v2);
+  uint64_t sum = test::blob_checksum(v2);
   for (int i = 0; i < 8; ++i) v2.push_back(static_cast<char>((sum >> (8 * i)) & 0xff));
   auto back = Model::deserialize(v2);
   ASSERT_TRUE(back) << back.error();
