@@ -39,26 +39,33 @@ int free_udp_port() {
 
 class Dnsmasq {
  public:
-  explicit Dnsmasq(std::vector<std::string> records) : port_(free_udp_port()) {
-    std::vector<std::string> args = {"dnsmasq", "--keep-in-foreground", "--port=" + std::to_string(port_),
-                                     "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
-                                     "--conf-file=/dev/null", "--pid-file=", "--user=root", "--local-ttl=300",
-                                     "--local=/dns.test/", "--log-facility=/dev/null"};
-    for (auto& r : records) args.push_back(r);
-    pid_ = fork();
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execvp("dnsmasq", argv.data());
-      _exit(127);
+  // The port is free when chosen but another test may take it before dnsmasq binds it; dnsmasq
+  // then exits, and it is started again on another port (at most 5 times).
+  explicit Dnsmasq(std::vector<std::string> records) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      port_ = free_udp_port();
+      std::vector<std::string> args = {"dnsmasq", "--keep-in-foreground", "--port=" + std::to_string(port_),
+                                       "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
+                                       "--conf-file=/dev/null", "--pid-file=", "--user=root", "--local-ttl=300",
+                                       "--local=/dns.test/", "--log-facility=/dev/null"};
+      for (auto& r : records) args.push_back(r);
+      pid_ = fork();
+      if (pid_ == 0) {
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        execvp("dnsmasq", argv.data());
+        _exit(127);
+      }
+      if (wait_ready()) return;
+      stop();
     }
-    wait_ready();
   }
   ~Dnsmasq() { stop(); }
   // Until dnsmasq answers a query (any answer), at most 10 s: a fixed sleep lost the race on a
-  // loaded machine, and the first query then met a closed port.
-  void wait_ready() {
+  // loaded machine, and the first query then met a closed port. False: dnsmasq exited or never
+  // answered.
+  bool wait_ready() {
     const unsigned char q[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 5, 'r', 'e', 'a', 'd', 'y',
                                3,    'd',  'n',  's',  4, 't', 'e', 's', 't', 0, 0, 1, 0, 1};
     int s = socket(AF_INET, SOCK_DGRAM, 0);
@@ -69,14 +76,22 @@ class Dnsmasq {
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = htons(static_cast<uint16_t>(port_));
     auto until = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < until) {
+    bool ready = false;
+    while (!ready && std::chrono::steady_clock::now() < until) {
       unsigned char buf[512];
       if (sendto(s, q, sizeof q, 0, reinterpret_cast<sockaddr*>(&a), sizeof a) == static_cast<ssize_t>(sizeof q) &&
-          recv(s, buf, sizeof buf, 0) > 0)
+          recv(s, buf, sizeof buf, 0) > 0) {
+        ready = true;
         break;
+      }
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {  // exited (e.g. the port was taken)
+        pid_ = -1;
+        break;
+      }
       std::this_thread::sleep_for(20ms);
     }
     close(s);
+    return ready;
   }
   void stop() {
     if (pid_ > 0) {
@@ -88,7 +103,7 @@ class Dnsmasq {
   std::string server() const { return "127.0.0.1:" + std::to_string(port_); }
 
  private:
-  int port_;
+  int port_ = 0;
   pid_t pid_ = -1;
 };
 
