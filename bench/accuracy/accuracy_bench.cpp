@@ -4,6 +4,7 @@
 //                  [--max-clues N] [--osb N] [--extras BITS] [--bits N] [--alpha X] [--l1 X] [--l2 X] [--worst N]
 //                  [--rules DIR [--stack-l2 X] [--stack-prior X] [--stack-folds K] [--tag-logit X]]
 //                  [--grams N [--gram-bytes B] [--gram-bits N] [--gram-alpha X] [--gram-l2 X] [--gram-epochs N]]
+//                  [--ppm ORDER [--ppm-bytes B] [--ppm-ctx-bits N] [--ppm-sym-bits N] [--ppm-scale X]]
 //
 // The manifest has one line per message: "train|test <TAB> spam|ham <TAB> group <TAB> path".
 // Default mode: train on the train lines, score the test lines, print a Markdown table per method.
@@ -14,7 +15,8 @@
 // ways: with the hand scores, and with the second stage (Model::fit_stack) fitted on the training
 // part; in --cv mode the stack is fitted inside each training fold (nested out-of-fold scores).
 // --grams N: the byte n-gram learner (kTokByteGrams, classifier/grams.h) with n = N, its margin a
-// 4th stack input; --grams 0 turns it off.
+// 4th stack input; --grams 0 turns it off. --ppm ORDER: the PPM learner (kTokPpm, classifier/ppm.h)
+// with that context order, its score the 5th stack input; --ppm 0 turns it off.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -258,6 +260,15 @@ int main(int argc, char** argv) {
     else if (a == "--gram-alpha") opt.gram_alpha = std::stod(next());
     else if (a == "--gram-l2") opt.gram_l2 = std::stod(next());
     else if (a == "--gram-epochs") opt.gram_epochs = static_cast<uint32_t>(std::stoul(next()));
+    else if (a == "--ppm") {  // the PPM learner's order (0: off)
+      opt.ppm_order = static_cast<uint32_t>(std::stoul(next()));
+      if (opt.ppm_order > 0) opt.tokenizer.extras |= kTokPpm;
+      else opt.tokenizer.extras &= ~static_cast<uint32_t>(kTokPpm);
+    }
+    else if (a == "--ppm-bytes") opt.tokenizer.ppm_body_bytes = std::stoul(next());
+    else if (a == "--ppm-ctx-bits") opt.ppm_ctx_bits = static_cast<uint32_t>(std::stoul(next()));
+    else if (a == "--ppm-sym-bits") opt.ppm_sym_bits = static_cast<uint32_t>(std::stoul(next()));
+    else if (a == "--ppm-scale") opt.ppm_scale = std::stod(next());
     else {
       std::cerr << "unknown argument " << a << "\n";
       return 2;
@@ -391,8 +402,9 @@ int main(int argc, char** argv) {
     // partitions (shuffle seeds 7, 8, ...) and also prints the mean of each figure: the figures at
     // FPR <= 0.1% / 0.01% hinge on 2 / 0 ham, so one partition alone is a noisy guide.
     std::vector<std::vector<Metrics>> per_seed_methods(methods.size());
-    std::vector<Metrics> per_seed_hand, per_seed_stack, per_seed_grams;
+    std::vector<Metrics> per_seed_hand, per_seed_stack, per_seed_grams, per_seed_ppm;
     const bool grams = (opt.tokenizer.extras & kTokByteGrams) != 0;
+    const bool ppm = (opt.tokenizer.extras & kTokPpm) != 0;
     double cv_score_s = 0, cv_train_s = 0;
     size_t cv_scored = 0;
     for (int rep = 0; rep < cv_seeds; ++rep) {
@@ -400,7 +412,7 @@ int main(int argc, char** argv) {
     std::mt19937_64 rng(7 + static_cast<uint64_t>(rep));
     std::shuffle(shuffled.begin(), shuffled.end(), rng);
     std::vector<std::vector<Scored>> pooled(methods.size());
-    std::vector<Scored> hand_pool, stack_pool, gram_pool;
+    std::vector<Scored> hand_pool, stack_pool, gram_pool, ppm_pool;
     for (int f = 0; f < cv; ++f) {
       std::vector<const Item*> tr, va;
       for (size_t i = 0; i < shuffled.size(); ++i) (static_cast<int>(i % static_cast<size_t>(cv)) == f ? va : tr).push_back(shuffled[i]);
@@ -415,6 +427,11 @@ int main(int argc, char** argv) {
         for (const Item* it : va) {
           double g = model.explain(it->features).gram_margin;
           gram_pool.push_back({g, 1.0 / (1.0 + std::exp(-g)), it->spam, it});
+        }
+      if (ppm)  // the PPM learner alone
+        for (const Item* it : va) {
+          double g = model.explain(it->features).ppm;
+          ppm_pool.push_back({g, 1.0 / (1.0 + std::exp(-g)), it->spam, it});
         }
       if (!rules_dir.empty()) {
         model.set_method(Method::Combined);
@@ -434,6 +451,7 @@ int main(int argc, char** argv) {
     }
     for (size_t k = 0; k < methods.size(); ++k) per_seed_methods[k].push_back(measure(pooled[k]));
     if (grams) per_seed_grams.push_back(measure(gram_pool));
+    if (ppm) per_seed_ppm.push_back(measure(ppm_pool));
     if (!rules_dir.empty()) {
       per_seed_hand.push_back(measure(hand_pool));
       per_seed_stack.push_back(measure(stack_pool));
@@ -511,6 +529,7 @@ int main(int argc, char** argv) {
     std::printf("\n");
     for (size_t k = 0; k < methods.size(); ++k) mean_row(to_string(methods[k]), per_seed_methods[k]);
     if (grams) mean_row("ngram", per_seed_grams);
+    if (ppm) mean_row("ppm", per_seed_ppm);
     if (!rules_dir.empty()) {
       mean_row("hand", per_seed_hand);
       mean_row("stacked", per_seed_stack);
@@ -571,8 +590,9 @@ int main(int argc, char** argv) {
     auto stacked = score_engine(model, test, true);
     print_engine_rows("engine on TEST", {{"hand scores", hand}, {"stacked", stacked}});
     Stack st = model.stack();
-    std::printf("\nstack fitted in %.1f s: bias %.3f, inputs %.3f %.3f %.3f %.3f, %zu symbols\n", stack_s, st.bias,
-                st.w_in[0], st.w_in[1], st.w_in[2], st.w_in[3], st.w_sym.size());
+    std::printf("\nstack fitted in %.1f s: bias %.3f, inputs", stack_s, st.bias);
+    for (double w : st.w_in) std::printf(" %.3f", w);
+    std::printf(", %zu symbols\n", st.w_sym.size());
     std::vector<Scored> hams, spams;
     for (const auto& x : stacked) (x.spam ? spams : hams).push_back(x);
     std::sort(hams.begin(), hams.end(), [](const Scored& a, const Scored& b) { return a.score > b.score; });

@@ -10,9 +10,10 @@ namespace {
 
 bool space(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
 
-// Appends s with ASCII letters lower-cased and whitespace runs folded to one space, at most
-// `limit` bytes in all (case kept measured worse: bench/accuracy/README.md).
-void fold(std::string_view s, std::string& out, size_t limit) {
+}  // namespace
+
+// Case kept measured worse for both learners that read it (bench/accuracy/README.md).
+void fold_text(std::string_view s, std::string& out, size_t limit) {
   for (unsigned char c : s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c - 'A' + 'a');
     if (out.size() >= limit) return;
@@ -23,6 +24,8 @@ void fold(std::string_view s, std::string& out, size_t limit) {
     }
   }
 }
+
+namespace {
 
 // The n-grams of one part: the window's bytes packed into 64 bits, mixed with n and the part.
 void grams_of(std::string_view s, size_t n, uint64_t part, std::vector<uint64_t>& out) {
@@ -74,15 +77,15 @@ std::vector<uint64_t> byte_grams(const message::Message& msg, size_t n, size_t b
   std::vector<uint64_t> out;
   std::string buf;
   buf.reserve(std::max<size_t>(body_bytes, 256));
-  fold(msg.subject, buf, 1024);
+  fold_text(msg.subject, buf, 1024);
   grams_of(buf, n, 0, out);
   buf.clear();
-  fold(msg.from.display, buf, 256);
+  fold_text(msg.from.display, buf, 256);
   if (!buf.empty() && !msg.from.address.empty()) buf.push_back(' ');
-  fold(msg.from.address, buf, 512);
+  fold_text(msg.from.address, buf, 512);
   grams_of(buf, n, 1, out);
   buf.clear();
-  fold(msg.body_text(), buf, body_bytes);
+  fold_text(msg.body_text(), buf, body_bytes);
   grams_of(buf, n, 2, out);
   unique_sorted(out);
   return out;

@@ -7,6 +7,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "message/message.h"
@@ -23,6 +25,10 @@ inline uint64_t mix64(uint64_t x) {
   x ^= x >> 31;
   return x;
 }
+
+// Appends s with ASCII letters lower-cased and whitespace runs folded to one space, until `out`
+// holds `limit` bytes (the text of the n-gram and PPM learners).
+void fold_text(std::string_view s, std::string& out, size_t limit);
 
 // Unique sorted hashes of the message's byte n-grams (n clamped to 2..8; body_bytes of body text).
 std::vector<uint64_t> byte_grams(const message::Message& msg, size_t n, size_t body_bytes);

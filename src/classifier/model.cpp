@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <numeric>
 #include <random>
@@ -141,6 +142,38 @@ const char* read_ftrl(Reader& r, std::vector<float>& z, std::vector<float>& n) {
   return nullptr;
 }
 
+// A counter table: the number of non-zero slots, then each one's index gap and value (varints).
+template <class T>
+void write_sparse(Writer& w, const std::vector<T>& t) {
+  w.varint(static_cast<uint64_t>(std::count_if(t.begin(), t.end(), [](T v) { return v != 0; })));
+  size_t prev = 0;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t[i] == 0) continue;
+    w.varint(i - prev);
+    prev = i;
+    w.varint(t[i]);
+  }
+}
+
+// Reads write_sparse's form into a table already of the model's size; nullptr, or what is wrong.
+template <class T>
+const char* read_sparse(Reader& r, std::vector<T>& t) {
+  uint64_t nonzero = r.varint();
+  if (!r.ok() || nonzero > t.size() || nonzero > r.left()) return "table size is bad";
+  size_t idx = 0;
+  for (uint64_t i = 0; i < nonzero && r.ok(); ++i) {
+    idx += r.varint();
+    uint64_t v = r.varint();
+    if (idx >= t.size()) return "index out of range";
+    if (v > std::numeric_limits<T>::max()) return "count out of range";
+    t[idx] = static_cast<T>(v);
+  }
+  return nullptr;
+}
+
+// How many stack input weights a blob of this version holds.
+size_t stack_inputs_of(uint16_t version) { return version >= 5 ? 5 : version >= 4 ? 4 : 3; }
+
 }  // namespace
 
 const char* to_string(Method m) {
@@ -162,6 +195,7 @@ Model::Model(const Options& opt) : opt_(opt) {
     gz_.assign((size_t{1} << opt_.gram_bits) + 1, 0.0f);
     gn_.assign(gz_.size(), 0.0f);
   }
+  if (ppm_on()) ppm_ = Ppm(opt_.ppm_order, opt_.ppm_ctx_bits, opt_.ppm_sym_bits);
 }
 
 Model::Model(Model&& other) noexcept {
@@ -174,6 +208,7 @@ Model::Model(Model&& other) noexcept {
   n_ = std::move(other.n_);
   gz_ = std::move(other.gz_);
   gn_ = std::move(other.gn_);
+  ppm_ = std::move(other.ppm_);
   stack_ = std::move(other.stack_);
   feedback_ = std::move(other.feedback_);
   feedback_order_ = std::move(other.feedback_order_);
@@ -190,6 +225,7 @@ Model& Model::operator=(Model&& other) noexcept {
   n_ = std::move(other.n_);
   gz_ = std::move(other.gz_);
   gn_ = std::move(other.gn_);
+  ppm_ = std::move(other.ppm_);
   stack_ = std::move(other.stack_);
   feedback_ = std::move(other.feedback_);
   feedback_order_ = std::move(other.feedback_order_);
@@ -217,6 +253,7 @@ void Model::learn_locked(const Features& f, bool is_spam) {
   }
   ftrl_update_locked(f, is_spam);
   if (grams_on()) gram_update_locked(f, is_spam);
+  ppm_.learn(f.ppm_text, is_spam);
 }
 
 void Model::learn_report_locked(const Features& f, bool is_spam) {
@@ -238,6 +275,7 @@ void Model::unlearn_locked(const Features& f, bool was_spam) {
   uint64_t& n = was_spam ? nspam_ : nham_;
   if (n == 0) return;
   --n;
+  ppm_.unlearn(f.ppm_text, was_spam);
   for (uint64_t h : f.hashes) {
     auto it = bayes_.find(h);
     if (it == bayes_.end()) continue;
@@ -285,6 +323,7 @@ void Model::train_locked(const std::vector<Features>& examples, const std::vecto
                          const std::vector<size_t>& which, int epochs) {
   for (size_t i : which) {
     (is_spam[i] ? nspam_ : nham_)++;
+    ppm_.learn(examples[i].ppm_text, is_spam[i]);
     for (uint64_t h : examples[i].hashes) {
       Counts& c = bayes_[h];
       if (is_spam[i]) ++c.spam;
@@ -383,7 +422,8 @@ Stack Model::stack() const {
 }
 
 StackInputs Explanation::stack_inputs() const {
-  return {logit(std::clamp(bayes, 1e-4, 1 - 1e-4)), margin, std::clamp(bayes_chi, -100.0, 100.0) / 10.0, gram_margin};
+  return {logit(std::clamp(bayes, 1e-4, 1 - 1e-4)), margin, std::clamp(bayes_chi, -100.0, 100.0) / 10.0, gram_margin,
+          ppm};
 }
 
 namespace {
@@ -529,6 +569,8 @@ Explanation Model::explain_locked(const Features& f) const {
   e.margin = margin;
   e.bayes_chi = bscore;
   e.gram_margin = gram_margin_locked(f);
+  // Clamped so that this one learner can add at most a few points (no CV score reached 10).
+  e.ppm = std::clamp(opt_.ppm_scale * ppm_.score(f.ppm_text), -10.0, 10.0);
   switch (opt_.method) {
     case Method::Bayes:
       e.probability = e.bayes;
@@ -587,8 +629,9 @@ std::string Model::serialize() const {
   std::shared_lock lock(mu_);
   Writer w;
   w.raw(kMagic, 4);
-  // Version 4 only when the n-gram learner is on: without it the blob stays readable by version 3.
-  const uint16_t version = grams_on() ? 4 : 3;
+  // The oldest version that holds the model: 5 with the PPM learner, 4 with the n-gram learner, else 3
+  // (so that a model without them stays readable by older builds).
+  const uint16_t version = ppm_on() ? 5 : grams_on() ? 4 : 3;
   w.fixed<uint16_t>(version);
   w.fixed<uint8_t>(static_cast<uint8_t>(opt_.method));
   w.fixed<double>(opt_.unknown_strength);
@@ -608,12 +651,19 @@ std::string Model::serialize() const {
   w.varint(opt_.tokenizer.max_word_bytes);
   w.varint(opt_.tokenizer.extras);  // version 3
   w.fixed<double>(opt_.nb_scale);   // version 3
-  if (version >= 4) {
+  if (grams_on()) {  // version 4 and later, when the learner is on
     w.varint(opt_.tokenizer.gram_n);
     w.varint(opt_.tokenizer.gram_body_bytes);
     w.fixed<uint32_t>(opt_.gram_bits);
     w.fixed<double>(opt_.gram_alpha);
     w.fixed<double>(opt_.gram_l2);
+  }
+  if (ppm_on()) {  // version 5
+    w.varint(opt_.tokenizer.ppm_body_bytes);
+    w.fixed<uint32_t>(opt_.ppm_order);
+    w.fixed<uint32_t>(opt_.ppm_ctx_bits);
+    w.fixed<uint32_t>(opt_.ppm_sym_bits);
+    w.fixed<double>(opt_.ppm_scale);
   }
   w.varint(nspam_);
   w.varint(nham_);
@@ -633,7 +683,7 @@ std::string Model::serialize() const {
   w.varint(stack_.fitted ? 1 : 0);
   if (stack_.fitted) {
     w.fixed<double>(stack_.bias);
-    for (size_t k = 0; k < (version >= 4 ? kStackInputs : 3); ++k) w.fixed<double>(stack_.w_in[k]);
+    for (size_t k = 0; k < stack_inputs_of(version); ++k) w.fixed<double>(stack_.w_in[k]);
     w.fixed<double>(stack_.tag_logit);
     std::vector<std::pair<std::string, double>> syms(stack_.w_sym.begin(), stack_.w_sym.end());
     std::sort(syms.begin(), syms.end());
@@ -649,7 +699,11 @@ std::string Model::serialize() const {
     w.fixed<uint64_t>(d);
     w.fixed<uint8_t>(feedback_.at(d) ? 1 : 0);
   }
-  if (version >= 4) write_ftrl(w, gz_, gn_);  // the n-gram learner's FTRL state
+  if (grams_on()) write_ftrl(w, gz_, gn_);  // the n-gram learner's FTRL state
+  if (ppm_on()) {                           // the PPM learner's counts
+    write_sparse(w, ppm_.ctx_table());
+    write_sparse(w, ppm_.sym_table());
+  }
   w.fixed<uint64_t>(fnv1a(w.out));
   return std::move(w.out);
 }
@@ -688,8 +742,9 @@ Result<Model> Model::deserialize(std::string_view blob) {
   // Version 3 adds the optional token groups; older models were trained without any.
   opt.tokenizer.extras = version >= 3 ? static_cast<uint32_t>(r.varint()) : 0u;
   opt.nb_scale = version >= 3 ? r.fixed<double>() : 0.0;
-  // Version 4: the byte n-gram learner (on in every version-4 blob).
-  if (version >= 4) {
+  // Version 4: the byte n-gram learner (on in every version-4 blob; in version 5 when extras says so).
+  if (version == 4 && !(opt.tokenizer.extras & kTokByteGrams)) return Status::error("classifier model: bad n-gram learner options");
+  if (version >= 4 && (opt.tokenizer.extras & kTokByteGrams)) {
     opt.tokenizer.gram_n = r.varint();
     opt.tokenizer.gram_body_bytes = r.varint();
     opt.gram_bits = r.fixed<uint32_t>();
@@ -701,6 +756,20 @@ Result<Model> Model::deserialize(std::string_view blob) {
       return Status::error("classifier model: bad n-gram learner options");
   } else {
     opt.tokenizer.extras &= ~static_cast<uint32_t>(kTokByteGrams);
+  }
+  // Version 5: the PPM learner (on in every version-5 blob).
+  if (version >= 5) {
+    opt.tokenizer.ppm_body_bytes = r.varint();
+    opt.ppm_order = r.fixed<uint32_t>();
+    opt.ppm_ctx_bits = r.fixed<uint32_t>();
+    opt.ppm_sym_bits = r.fixed<uint32_t>();
+    opt.ppm_scale = r.fixed<double>();
+    if (!(opt.tokenizer.extras & kTokPpm) || opt.tokenizer.ppm_body_bytes > (size_t{1} << 24) || opt.ppm_order < 1 ||
+        opt.ppm_order > 7 || opt.ppm_ctx_bits < 10 || opt.ppm_ctx_bits > 26 || opt.ppm_sym_bits < 10 ||
+        opt.ppm_sym_bits > 28 || !std::isfinite(opt.ppm_scale))
+      return Status::error("classifier model: bad PPM learner options");
+  } else {
+    opt.tokenizer.extras &= ~static_cast<uint32_t>(kTokPpm);
   }
   if (!r.ok() || opt.hash_bits < 10 || opt.hash_bits > 26 || !(opt.alpha > 0) || opt.tokenizer.osb_window > 16 ||
       !(std::fabs(opt.nb_scale) <= 1.0))
@@ -726,7 +795,7 @@ Result<Model> Model::deserialize(std::string_view blob) {
     if (fitted) {
       m.stack_.fitted = true;
       m.stack_.bias = r.fixed<double>();
-      for (size_t k = 0; k < (version >= 4 ? kStackInputs : 3); ++k) m.stack_.w_in[k] = r.fixed<double>();
+      for (size_t k = 0; k < stack_inputs_of(version); ++k) m.stack_.w_in[k] = r.fixed<double>();
       m.stack_.tag_logit = r.fixed<double>();
       uint64_t count = r.varint();
       if (!r.ok() || count > r.left()) return Status::error("classifier model: bad stack size");
@@ -746,8 +815,11 @@ Result<Model> Model::deserialize(std::string_view blob) {
       if (m.feedback_.emplace(d, spam).second) m.feedback_order_.push_back(d);
     }
   }
-  if (version >= 4 && r.ok())
+  if (m.grams_on() && r.ok())
     if (const char* e = read_ftrl(r, m.gz_, m.gn_)) return Status::error(std::string("classifier model: n-gram ") + e);
+  if (m.ppm_on() && r.ok())
+    for (const char* e : {read_sparse(r, m.ppm_.ctx_table()), read_sparse(r, m.ppm_.sym_table())})
+      if (e) return Status::error(std::string("classifier model: PPM ") + e);
   if (!r.ok() || r.left() != 0) return Status::error("classifier model: truncated or trailing data");
   return Result<Model>(std::move(m));
 }

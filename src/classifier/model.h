@@ -1,4 +1,5 @@
-// The statistical spam classifier: two learners over the same hashed features, kept side by side.
+// The statistical spam classifier: two learners over the same hashed features, kept side by side,
+// and two more over the message's bytes.
 //  - Bayes: per-feature spam/ham message counts (unigrams and OSB sparse bigrams), Robinson's
 //    f(w) with Fisher's chi-square combining of the strongest clues (SpamBayes-style).
 //  - Logistic: logistic regression over the features hashed into 2^bits weights, trained online by
@@ -7,6 +8,8 @@
 //  - Byte n-grams (TokenizerOptions::extras & kTokByteGrams, on by default; grams.h): a third learner,
 //    logistic regression by FTRL over binary, unit-normalised hashed byte n-grams in a table of its
 //    own (Options::gram_*); only the second stage (stack.h) reads its margin.
+//  - PPM (kTokPpm, on by default; ppm.h): a fourth learner, two order-4 byte context models (spam,
+//    ham) blended across orders as PPM compressors do; only the stack reads its score.
 // Which one classify() uses is Options::method (chosen by measurement: bench/accuracy).
 // learn() is for training and online feedback; classify() is const and safe to call from many
 // threads at once, also while another thread learns (a shared_mutex guards the tables).
@@ -21,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "classifier/ppm.h"
 #include "classifier/stack.h"
 #include "classifier/tokenizer.h"
 #include "message/message.h"
@@ -63,17 +67,24 @@ struct Options {
   // are ~10x the tokens: the cost of training). Not stored in the model blob.
   uint32_t gram_epochs = 5;
   double gram_ham_weight = 1.0;  // as ham_weight, for this learner's batch training
+  // The PPM learner (when tokenizer.extras has kTokPpm; ppm.h): context order and table sizes
+  // (2^21 contexts x 16 bytes + 2^22 pairs x 8 bytes: 64 MB), chosen by CV (order 3 and 5 did
+  // worse, 4x larger tables no better). Its stack input is ppm_scale x the mean per-byte
+  // log-likelihood ratio, clamped to +-10 (scale 3 and 20 did the same).
+  uint32_t ppm_order = 4, ppm_ctx_bits = 21, ppm_sym_bits = 22;
+  double ppm_scale = 10.0;
   // Below this many spam or ham examples the model is "untrained": classify() returns 0.5.
   uint32_t min_examples = 50;
   TokenizerOptions tokenizer = default_tokenizer();
   // Sparse bigrams measured worse on the benchmark corpus (bench/accuracy): off by default. Of the
   // optional token groups, the header shapes and the recipient-named tokens measured better, and
-  // so did the byte n-gram learner (byte bigrams of 10,000 bytes, format 4). The sender-alignment
-  // group helped before the n-gram learner, not beside it (bench/accuracy/README.md): off.
+  // so did the byte n-gram learner (byte bigrams of 10,000 bytes, format 4) and the PPM learner
+  // (order 4 over 10,000 bytes, format 5). The sender-alignment group helped before the n-gram
+  // learner, not beside it (bench/accuracy/README.md): off.
   static TokenizerOptions default_tokenizer() {
     TokenizerOptions t;
     t.osb_window = 0;
-    t.extras = kTokHeaders | kTokPersonal | kTokByteGrams;
+    t.extras = kTokHeaders | kTokPersonal | kTokByteGrams | kTokPpm;
     return t;
   }
 };
@@ -85,6 +96,7 @@ struct Explanation {
   double margin = 0;     // the logistic learner's raw log-odds
   double bayes_chi = 0;  // ln Q(ham) - ln Q(spam) of the chi-square combining
   double gram_margin = 0;  // the byte n-gram learner's log-odds (0 when it is off)
+  double ppm = 0;          // the PPM learner's stack input (0 when it is off)
   // The second stage's inputs: clamped Bayes log-odds, the FTRL margin, the chi-square score / 10,
   // the n-gram margin.
   StackInputs stack_inputs() const;
@@ -160,10 +172,11 @@ class Model {
   std::string serialize() const;
   static Result<Model> deserialize(std::string_view blob);
   // Version 2 adds the stack and the feedback memory, version 3 the tokenizer's optional token
-  // groups, version 4 the byte n-gram learner (options, table, 4th stack input; written only when
-  // the learner is on, as by default, else version 3); older blobs still load (no stack; no extra
-  // token groups; no n-gram learner: a version-3 model scores as before until it is retrained).
-  static constexpr uint16_t kFormatVersion = 4;
+  // groups, version 4 the byte n-gram learner (options, table, 4th stack input), version 5 the PPM
+  // learner (options, count tables, 5th stack input). Each is written only when its learner is on,
+  // else the older version; older blobs still load (no stack; no extra token groups; no n-gram or
+  // PPM learner: such a model scores as before until it is retrained).
+  static constexpr uint16_t kFormatVersion = 5;
 
  private:
   struct Counts {
@@ -176,6 +189,7 @@ class Model {
   // example_weight: its weight in the log-loss (batch training gives ham Options::ham_weight).
   void ftrl_update_locked(const Features& f, bool is_spam, const double* nb = nullptr, double example_weight = 1.0);
   bool grams_on() const { return (opt_.tokenizer.extras & kTokByteGrams) != 0; }
+  bool ppm_on() const { return (opt_.tokenizer.extras & kTokPpm) != 0; }
   double gram_margin_locked(const Features& f) const;
   void gram_update_locked(const Features& f, bool is_spam, double example_weight = 1.0);
   float gram_weight(size_t i) const;
@@ -198,6 +212,7 @@ class Model {
   std::unordered_map<uint64_t, Counts> bayes_;
   std::vector<float> z_, n_;  // FTRL state, 2^hash_bits + 1 (last: bias)
   std::vector<float> gz_, gn_;  // the n-gram learner's FTRL state, 2^gram_bits + 1 (empty when off)
+  Ppm ppm_;                     // the PPM learner (off unless kTokPpm)
   Stack stack_;
   std::unordered_map<uint64_t, bool> feedback_;  // feature digest -> learnt as spam
   std::vector<uint64_t> feedback_order_;          // oldest first

@@ -1,6 +1,6 @@
 // The classifier's second stage ("stack"): a small logistic model over the first stage's outputs
-// (Bayes log-odds, FTRL margin, chi-square score; the byte n-gram margin when that learner is on,
-// else 0) and the rule and heuristic symbols that fired, fitted on out-of-fold first-stage scores
+// (Bayes log-odds, FTRL margin, chi-square score; the byte n-gram margin and the PPM score when
+// those learners are on, else 0) and the rule and heuristic symbols that fired, fitted on out-of-fold first-stage scores
 // (Model::fit_stack), so that each rule's weight is learnt against the classifier instead of set
 // by hand. Its log-odds z are the engine's score:
 //   score = 5 + (z - tag_logit) = classifier part + sum of the symbols' learnt weights,
@@ -20,7 +20,7 @@
 
 namespace mm::classifier {
 
-inline constexpr size_t kStackInputs = 4;  // Bayes log-odds, FTRL margin, chi-square / 10, n-gram margin
+inline constexpr size_t kStackInputs = 5;  // Bayes log-odds, FTRL margin, chi-square / 10, n-gram margin, PPM score
 using StackInputs = std::array<double, kStackInputs>;
 
 struct SymbolHit {
@@ -34,7 +34,7 @@ struct StackOptions {
   // Chosen by 5-fold cross-validation on the benchmark's TRAIN half only (bench/accuracy/README.md).
   double l2 = 3.0;             // penalty on every weight but the bias
   double prior_scale = 1.0;    // the L2 pull goes towards prior_scale * hand score
-  double tag_logit = 2.5;      // z at the engine's tag threshold (score 5): CV ham FPR <= 0.25%
+  double tag_logit = 2.2;      // z at the engine's tag threshold (score 5): CV ham FPR <= 0.25%
   double ham_weight = 1.0;     // a ham row's weight in the log-loss
   uint32_t min_examples = 50;  // fewer spam or ham examples: no stack (hand scores stay)
 };

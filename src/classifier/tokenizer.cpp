@@ -1,6 +1,7 @@
 #include "classifier/tokenizer.h"
 
 #include "classifier/grams.h"
+#include "classifier/ppm.h"
 
 #include <unicode/uchar.h>
 #include <unicode/uscript.h>
@@ -676,6 +677,7 @@ Features extract(const message::Message& msg, const TokenizerOptions& opt) {
   }
   f.tokens = std::move(c.tokens);
   if (opt.extras & kTokByteGrams) f.grams = byte_grams(msg, opt.gram_n, opt.gram_body_bytes);
+  if (opt.extras & kTokPpm) f.ppm_text = ppm_text(msg, opt.ppm_body_bytes);
   return f;
 }
 

@@ -23,6 +23,7 @@ enum TokenGroup : uint32_t {
   kTokExtrasLogistic = 1u << 6,  // the tokens of the html/headers/url/personal groups: logistic learner only
   kTokByteGrams = 1u << 7,  // hashed byte n-grams of subject, From and body start (Features::grams, grams.h)
   kTokAlign = 1u << 8,      // whether Return-Path, Message-ID, Sender and relay hosts share the From domain ("h:al:rp:same")
+  kTokPpm = 1u << 9,        // folded subject, From and body start for the PPM learner (Features::ppm_text, ppm.h)
 };
 
 struct TokenizerOptions {
@@ -35,6 +36,9 @@ struct TokenizerOptions {
   // chosen by CV, bench/accuracy/README.md "A third learner").
   size_t gram_n = 2;
   size_t gram_body_bytes = 10000;
+  // kTokPpm: bytes of decoded body text in the PPM learner's text (ppm.h; chosen by CV,
+  // bench/accuracy/README.md "A fourth learner").
+  size_t ppm_body_bytes = 10000;
 };
 
 struct Features {
@@ -42,6 +46,7 @@ struct Features {
   std::vector<uint64_t> hashes;     // unique hashes of every token and OSB pair, sorted (both learners)
   std::vector<uint64_t> logistic_only;  // unique sorted hashes only the logistic learner sees
   std::vector<uint64_t> grams;  // kTokByteGrams: unique sorted byte n-gram hashes (the n-gram learner's only)
+  std::string ppm_text;         // kTokPpm: the PPM learner's text (ppm_text(), ppm.h)
 };
 
 // Readable tokens, e.g. "s:free", "h:from:dom:example.com", "url:dom:example.com", "ct:text/html".

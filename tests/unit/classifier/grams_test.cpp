@@ -36,6 +36,7 @@ Options gram_options(bool on) {
   opt.hash_bits = 16;
   opt.gram_bits = 16;
   opt.min_examples = 20;
+  opt.tokenizer.extras &= ~static_cast<uint32_t>(kTokPpm);  // the PPM learner has ppm_test.cpp
   if (!on) opt.tokenizer.extras &= ~static_cast<uint32_t>(kTokByteGrams);
   return opt;
 }
