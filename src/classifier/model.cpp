@@ -664,6 +664,7 @@ std::string Model::serialize() const {
     w.fixed<uint32_t>(opt_.ppm_ctx_bits);
     w.fixed<uint32_t>(opt_.ppm_sym_bits);
     w.fixed<double>(opt_.ppm_scale);
+    w.fixed<double>(opt_.ham_weight);  // bounds the repeats of a spam report (learn_feedback)
   }
   w.varint(nspam_);
   w.varint(nham_);
@@ -757,13 +758,16 @@ Result<Model> Model::deserialize(std::string_view blob) {
   } else {
     opt.tokenizer.extras &= ~static_cast<uint32_t>(kTokByteGrams);
   }
-  // Version 5: the PPM learner (on in every version-5 blob).
+  // Version 5: the PPM learner (on in every version-5 blob), and the ham weight training used.
   if (version >= 5) {
     opt.tokenizer.ppm_body_bytes = r.varint();
     opt.ppm_order = r.fixed<uint32_t>();
     opt.ppm_ctx_bits = r.fixed<uint32_t>();
     opt.ppm_sym_bits = r.fixed<uint32_t>();
     opt.ppm_scale = r.fixed<double>();
+    opt.ham_weight = r.fixed<double>();
+    if (!(opt.ham_weight >= 1.0 && opt.ham_weight <= 1024.0))
+      return Status::error("classifier model: bad ham weight");
     if (!(opt.tokenizer.extras & kTokPpm) || opt.tokenizer.ppm_body_bytes > (size_t{1} << 24) || opt.ppm_order < 1 ||
         opt.ppm_order > 7 || opt.ppm_ctx_bits < 10 || opt.ppm_ctx_bits > 26 || opt.ppm_sym_bits < 10 ||
         opt.ppm_sym_bits > 28 || !std::isfinite(opt.ppm_scale))

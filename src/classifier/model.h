@@ -56,7 +56,7 @@ struct Options {
   // Cost-sensitive batch training: the logistic learner weighs each ham example this many times
   // (a false positive costs more than a missed spam; 32 chosen by CV, bench/accuracy/README.md).
   // Online feedback learns every message at weight 1, so that one report moves the model no more
-  // than before. Not stored in the model: it only shapes a batch training.
+  // than before. Stored in the model since format 5 (it bounds a spam report's repeats).
   double ham_weight = 32.0;
   // The byte n-gram learner (when tokenizer.extras has kTokByteGrams): its own 2^gram_bits FTRL
   // table, alpha and L2 (beta and l1 as above). l2 0.1 did as well in CV; 1 for the same reason
@@ -173,9 +173,10 @@ class Model {
   static Result<Model> deserialize(std::string_view blob);
   // Version 2 adds the stack and the feedback memory, version 3 the tokenizer's optional token
   // groups, version 4 the byte n-gram learner (options, table, 4th stack input), version 5 the PPM
-  // learner (options, count tables, 5th stack input). Each is written only when its learner is on,
-  // else the older version; older blobs still load (no stack; no extra token groups; no n-gram or
-  // PPM learner: such a model scores as before until it is retrained).
+  // learner (options, count tables, 5th stack input) and the ham weight of batch training. Each is
+  // written only when its learner is on, else the older version; older blobs still load (no stack;
+  // no extra token groups; no n-gram or PPM learner: such a model scores as before until it is
+  // retrained).
   static constexpr uint16_t kFormatVersion = 5;
 
  private:

@@ -112,7 +112,8 @@ Options ppm_options(bool on) {
 }
 
 TEST(Ppm, FifthStackInputAndVersion5Blob) {
-  const Options opt = ppm_options(true);
+  Options opt = ppm_options(true);
+  opt.ham_weight = 8;  // format 5 stores it (it bounds a spam report's repeats)
   std::mt19937 rng(5);
   std::vector<Features> x;
   std::vector<bool> y;
@@ -142,6 +143,7 @@ TEST(Ppm, FifthStackInputAndVersion5Blob) {
   ASSERT_TRUE(back) << back.error();
   EXPECT_EQ(back->serialize(), blob);
   EXPECT_EQ(back->options().ppm_ctx_bits, 14u);
+  EXPECT_EQ(back->options().ham_weight, 8.0);
   EXPECT_EQ(back->stack().w_in, model.stack().w_in);
   for (int i = 0; i < 10; ++i) {
     const Features f = extract(message_of(rng, i % 2 == 0), opt.tokenizer);
