@@ -29,7 +29,7 @@ Ppm::Ppm(unsigned order, unsigned ctx_bits, unsigned sym_bits)
       sym_(size_t{2} << sym_bits_, 0) {}
 
 // Calls fn(byte, ctx_slots, sym_slots, orders) for every byte: the slots of its contexts of order
-// 0..min(order, position), lowest order first. The slots of the next byte are computed and
+// 0..min(order, position), lowest order first. The slots of the next bytes are computed and
 // prefetched while fn works on this one (the tables are far larger than the caches).
 template <class Fn>
 void Ppm::walk(std::string_view text, Fn&& fn) const {
@@ -52,13 +52,14 @@ void Ppm::walk(std::string_view text, Fn&& fn) const {
     }
     hist = (hist << 8) | c;
   };
-  if (text.empty()) return;
-  Slots cur, next;
-  slots_at(0, cur);
+  // Slots are computed kAhead bytes before they are used, so that their lines are on the way.
+  constexpr size_t kAhead = 4;
+  Slots ring[kAhead];
+  for (size_t i = 0; i < std::min(kAhead, text.size()); ++i) slots_at(i, ring[i]);
   for (size_t i = 0; i < text.size(); ++i) {
-    if (i + 1 < text.size()) slots_at(i + 1, next);
+    Slots& cur = ring[i % kAhead];
     fn(static_cast<unsigned char>(text[i]), cur.ctx, cur.sym, cur.n);
-    std::swap(cur, next);
+    if (i + kAhead < text.size()) slots_at(i + kAhead, cur);
   }
 }
 
