@@ -98,7 +98,7 @@ struct Explanation {
   double gram_margin = 0;  // the byte n-gram learner's log-odds (0 when it is off)
   double ppm = 0;          // the PPM learner's stack input (0 when it is off)
   // The second stage's inputs: clamped Bayes log-odds, the FTRL margin, the chi-square score / 10,
-  // the n-gram margin.
+  // the n-gram margin, the PPM score.
   StackInputs stack_inputs() const;
 };
 

@@ -1,8 +1,8 @@
 // The classifier's second stage ("stack"): a small logistic model over the first stage's outputs
 // (Bayes log-odds, FTRL margin, chi-square score; the byte n-gram margin and the PPM score when
-// those learners are on, else 0) and the rule and heuristic symbols that fired, fitted on out-of-fold first-stage scores
-// (Model::fit_stack), so that each rule's weight is learnt against the classifier instead of set
-// by hand. Its log-odds z are the engine's score:
+// those learners are on, else 0) and the rule and heuristic symbols that fired, fitted on
+// out-of-fold first-stage scores (Model::fit_stack), so that each rule's weight is learnt against
+// the classifier instead of set by hand. Its log-odds z are the engine's score:
 //   score = 5 + (z - tag_logit) = classifier part + sum of the symbols' learnt weights,
 // where the classifier part (bias and inputs) is the BAYES_* symbol's score and every symbol's
 // score is its weight, so the verdict stays a readable sum. Symbols never seen in training keep
