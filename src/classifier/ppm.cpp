@@ -22,11 +22,16 @@ std::string ppm_text(const message::Message& msg, size_t body_bytes) {
 }
 
 Ppm::Ppm(unsigned order, unsigned ctx_bits, unsigned sym_bits)
-    : order_(std::clamp(order, 1u, 7u)),
+    : on_(true),
+      order_(std::clamp(order, 1u, 7u)),
       ctx_bits_(std::clamp(ctx_bits, 10u, 26u)),
-      sym_bits_(std::clamp(sym_bits, 10u, 28u)),
-      ctx_(size_t{4} << ctx_bits_, 0),
-      sym_(size_t{2} << sym_bits_, 0) {}
+      sym_bits_(std::clamp(sym_bits, 10u, 28u)) {}
+
+void Ppm::allocate() {
+  if (!on_ || !ctx_.empty()) return;
+  ctx_.assign(size_t{4} << ctx_bits_, 0);
+  sym_.assign(size_t{2} << sym_bits_, 0);
+}
 
 // Calls fn(byte, ctx_slots, sym_slots, orders) for every byte: the slots of its contexts of order
 // 0..min(order, position), lowest order first. The slots of the next bytes are computed and
@@ -64,7 +69,8 @@ void Ppm::walk(std::string_view text, Fn&& fn) const {
 }
 
 void Ppm::count(std::string_view text, bool is_spam, int delta) {
-  if (!on()) return;
+  if (!on() || (delta < 0 && ctx_.empty())) return;
+  allocate();
   const size_t cls = is_spam ? 0 : 1;
   walk(text, [&](unsigned char, const size_t* cs, const size_t* ss, unsigned n) {
     for (unsigned o = 0; o < n; ++o) {
@@ -101,7 +107,7 @@ void Ppm::learn(std::string_view text, bool is_spam) { count(ascii_of(text), is_
 void Ppm::unlearn(std::string_view text, bool was_spam) { count(ascii_of(text), was_spam, -1); }
 
 double Ppm::score(std::string_view full) const {
-  if (!on() || full.empty()) return 0.0;
+  if (ctx_.empty() || full.empty()) return 0.0;  // off, or nothing learnt yet
   const std::string text = ascii_of(full);
   // The products of a few bytes' probabilities, one log per flush (a log per byte was most of
   // the cost); flushed before they could underflow.

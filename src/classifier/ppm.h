@@ -25,8 +25,10 @@ class Ppm {
  public:
   Ppm() = default;  // off: score() is 0, learn() does nothing
   // order clamped to 1..7, table sizes 2^ctx_bits contexts and 2^sym_bits (context, byte) pairs.
+  // The tables (64 MB at the defaults) are allocated by the first learn(), so that an untrained
+  // model (a gateway before `mailmoat train`) does not hold them.
   Ppm(unsigned order, unsigned ctx_bits, unsigned sym_bits);
-  bool on() const { return !ctx_.empty(); }
+  bool on() const { return on_; }
   unsigned order() const { return order_; }
   unsigned ctx_bits() const { return ctx_bits_; }
   unsigned sym_bits() const { return sym_bits_; }
@@ -37,17 +39,20 @@ class Ppm {
   // of all its bytes, in nats (0 for empty text).
   double score(std::string_view text) const;
 
-  // Raw tables for the model blob (ctx: 4 counters per slot, sym: 2 per slot).
+  // Raw tables for the model blob (ctx: 4 counters per slot, sym: 2 per slot). The const ones are
+  // empty until the first learn(); the others allocate them (to be filled from a blob).
   const std::vector<uint32_t>& ctx_table() const { return ctx_; }
   const std::vector<uint32_t>& sym_table() const { return sym_; }
-  std::vector<uint32_t>& ctx_table() { return ctx_; }
-  std::vector<uint32_t>& sym_table() { return sym_; }
+  std::vector<uint32_t>& ctx_table() { return allocate(), ctx_; }
+  std::vector<uint32_t>& sym_table() { return allocate(), sym_; }
 
  private:
   template <class Fn>
   void walk(std::string_view text, Fn&& fn) const;
   void count(std::string_view text, bool is_spam, int delta);
+  void allocate();
 
+  bool on_ = false;
   unsigned order_ = 0, ctx_bits_ = 0, sym_bits_ = 0;
   // Per context slot: spam total, spam distinct, ham total, ham distinct.
   std::vector<uint32_t> ctx_;

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <random>
+#include <utility>
 
 #include "classifier/model.h"
 #include "classifier/ppm.h"
@@ -67,8 +68,14 @@ TEST(Ppm, OtherScriptsAreNoEvidence) {
 TEST(Ppm, ScoresBySequenceAndUnlearnUndoesLearn) {
   Ppm ppm(4, 16, 18);
   ASSERT_TRUE(ppm.on());
+  // The tables come with the first message learnt (an untrained model does not hold them).
+  EXPECT_TRUE(std::as_const(ppm).ctx_table().empty());
+  EXPECT_EQ(ppm.score("anything"), 0.0);
+  ppm.unlearn("nothing was learnt", true);
+  EXPECT_TRUE(std::as_const(ppm).ctx_table().empty());
   std::mt19937 rng(1);
   for (int i = 0; i < 100; ++i) ppm.learn(text_of(rng, i % 2 == 0), i % 2 == 0);
+  EXPECT_EQ(std::as_const(ppm).ctx_table().size(), size_t{4} << 16);
   auto ctx = ppm.ctx_table();
   auto sym = ppm.sym_table();
   for (int i = 0; i < 40; ++i) {
