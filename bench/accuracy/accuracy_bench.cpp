@@ -30,6 +30,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "classifier/bayes_check.h"
@@ -423,15 +424,11 @@ int main(int argc, char** argv) {
         auto s = score_all(model, methods[k], va);
         pooled[k].insert(pooled[k].end(), s.begin(), s.end());
       }
-      if (grams)  // the n-gram learner alone (its margin)
+      if (grams || ppm)  // the n-gram and PPM learners alone (their stack inputs)
         for (const Item* it : va) {
-          double g = model.explain(it->features).gram_margin;
-          gram_pool.push_back({g, 1.0 / (1.0 + std::exp(-g)), it->spam, it});
-        }
-      if (ppm)  // the PPM learner alone
-        for (const Item* it : va) {
-          double g = model.explain(it->features).ppm;
-          ppm_pool.push_back({g, 1.0 / (1.0 + std::exp(-g)), it->spam, it});
+          const Explanation e = model.explain(it->features);
+          for (auto [on, g, pool] : {std::tuple{grams, e.gram_margin, &gram_pool}, std::tuple{ppm, e.ppm, &ppm_pool}})
+            if (on) pool->push_back({g, 1.0 / (1.0 + std::exp(-g)), it->spam, it});
         }
       if (!rules_dir.empty()) {
         model.set_method(Method::Combined);

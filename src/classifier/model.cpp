@@ -744,7 +744,8 @@ Result<Model> Model::deserialize(std::string_view blob) {
   opt.tokenizer.extras = version >= 3 ? static_cast<uint32_t>(r.varint()) : 0u;
   opt.nb_scale = version >= 3 ? r.fixed<double>() : 0.0;
   // Version 4: the byte n-gram learner (on in every version-4 blob; in version 5 when extras says so).
-  if (version == 4 && !(opt.tokenizer.extras & kTokByteGrams)) return Status::error("classifier model: bad n-gram learner options");
+  if (version == 4 && !(opt.tokenizer.extras & kTokByteGrams))
+    return Status::error("classifier model: bad n-gram learner options");
   if (version >= 4 && (opt.tokenizer.extras & kTokByteGrams)) {
     opt.tokenizer.gram_n = r.varint();
     opt.tokenizer.gram_body_bytes = r.varint();
